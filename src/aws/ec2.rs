@@ -1,0 +1,111 @@
+//! EC2 calls kiln makes, returning kiln's types.
+//!
+//! Images are looked up with an `image-id` filter rather than `ImageIds`: with ids,
+//! one missing image fails the whole call; with the filter it is simply absent, so
+//! any number of images costs one paginated call.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{Filter, Tag};
+
+use super::classify;
+use crate::error::Result;
+use crate::model::{AmiId, Region, Timestamp};
+
+/// The filter accepts at most this many values per call.
+const IDS_PER_CALL: usize = 195;
+
+/// What kiln needs to know about an image.
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub id: AmiId,
+    pub name: Option<String>,
+    pub state: String,
+    pub created: Option<Timestamp>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ec2 {
+    client: Client,
+    region: Region,
+    endpoint: String,
+}
+
+impl Ec2 {
+    pub fn new(client: Client, region: Region, endpoint: String) -> Self {
+        Self {
+            client,
+            region,
+            endpoint,
+        }
+    }
+
+    pub fn region(&self) -> &Region {
+        &self.region
+    }
+
+    /// The images among `ids` that exist (in any state) and this account can see.
+    pub async fn images(&self, ids: &[AmiId]) -> Result<Vec<Image>> {
+        let mut images = Vec::new();
+        for chunk in ids.chunks(IDS_PER_CALL) {
+            let filter = Filter::builder()
+                .name("image-id")
+                .set_values(Some(chunk.iter().map(|id| id.to_string()).collect()))
+                .build();
+            let mut pages = self
+                .client
+                .describe_images()
+                .filters(filter)
+                .include_deprecated(true)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| classify("ec2:DescribeImages", &self.endpoint, e))?;
+                images.extend(page.images.unwrap_or_default().into_iter().map(|image| {
+                    Image {
+                        id: AmiId::from_aws(image.image_id.unwrap_or_default()),
+                        name: image.name,
+                        state: image
+                            .state
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_else(|| "unknown".into()),
+                        created: image
+                            .creation_date
+                            .as_deref()
+                            .and_then(Timestamp::parse_iso),
+                        tags: image
+                            .tags
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
+                            .collect(),
+                    }
+                }));
+            }
+        }
+        Ok(images)
+    }
+
+    /// One image, or `None` when it does not exist here.
+    pub async fn image(&self, id: &AmiId) -> Result<Option<Image>> {
+        let images = self.images(std::slice::from_ref(id)).await?;
+        Ok(images.into_iter().find(|image| &image.id == id))
+    }
+
+    pub async fn tag(&self, id: &AmiId, tags: &BTreeMap<String, String>) -> Result<()> {
+        self.client
+            .create_tags()
+            .resources(id.as_str())
+            .set_tags(Some(
+                tags.iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| classify("ec2:CreateTags", &self.endpoint, e))?;
+        Ok(())
+    }
+}

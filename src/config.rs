@@ -1,0 +1,520 @@
+//! Flags, `KILN_*` variables and kiln.toml merged into one validated `Config`.
+//!
+//! Precedence: flags > environment > file > defaults. This is the second step of
+//! argument parsing: `cli` holds raw strings; here each value is checked once and
+//! a bad one is reported with where it came from (flag, variable, or file and key)
+//! and what is allowed. The only I/O is reading the file.
+
+use std::path::{Path, PathBuf};
+
+use crate::aws::AwsSettings;
+use crate::cli::GlobalArgs;
+use crate::error::{Error, Result, Source};
+use crate::model::{AppName, Channel, ParameterPrefix, Region};
+
+/// The file kiln reads from the working directory when no `--config` is given.
+pub const DEFAULT_FILE: &str = "kiln.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// The registry's two channels, by role in the pipeline, with their configured labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channels {
+    /// Set by `kiln verify` when an image passes its tests.
+    pub tested: Channel,
+    /// Set by `kiln deploy` when a rollout succeeds.
+    pub production: Channel,
+}
+
+impl Channels {
+    pub fn all(&self) -> Vec<Channel> {
+        vec![self.tested.clone(), self.production.clone()]
+    }
+}
+
+impl Default for Channels {
+    fn default() -> Self {
+        Self {
+            tested: Channel::from_aws("tested"),
+            production: Channel::from_aws("production"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub app: Option<AppName>,
+    pub aws: AwsSettings,
+    /// Regions besides the primary one that hold copies of every image.
+    pub extra_regions: Vec<Region>,
+    pub prefix: ParameterPrefix,
+    pub channels: Channels,
+    pub dry_run: bool,
+    pub output: OutputFormat,
+    pub verbosity: u8,
+    /// The kiln.toml that was read, if any.
+    pub file: Option<PathBuf>,
+}
+
+impl Config {
+    /// The app name, or the error that says how to give one.
+    pub fn app(&self) -> Result<&AppName> {
+        self.app.as_ref().ok_or(Error::NoApp)
+    }
+}
+
+/// What kiln.toml may hold. Every key is optional.
+#[derive(Debug, Default)]
+struct FileValues {
+    app: Option<AppName>,
+    region: Option<Region>,
+    regions: Option<Vec<Region>>,
+    parameter_prefix: Option<ParameterPrefix>,
+    profile: Option<String>,
+    tested: Option<Channel>,
+    production: Option<Channel>,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "app",
+    "region",
+    "regions",
+    "parameter_prefix",
+    "profile",
+    "channels",
+];
+const CHANNEL_KEYS: &[&str] = &["tested", "production"];
+
+/// Builds the configuration. `env` looks up a variable (the process environment in
+/// production, a map in tests); an empty variable counts as unset, as CI systems
+/// often pass empty strings for inputs that were not given.
+pub fn load(flags: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
+
+    let file_path = match (&flags.config, var("KILN_CONFIG")) {
+        (Some(path), _) => Some(require_file(path)?),
+        (None, Some(path)) => Some(require_file(Path::new(&path))?),
+        (None, None) => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.is_file()),
+    };
+    let file = match &file_path {
+        Some(path) => read_file(path)?,
+        None => FileValues::default(),
+    };
+
+    let app = pick(
+        flags.app.as_deref(),
+        "--app",
+        var("KILN_APP"),
+        "KILN_APP",
+        AppName::parse,
+    )?
+    .or(file.app);
+    let region = pick(
+        flags.region.as_deref(),
+        "--region",
+        var("KILN_REGION"),
+        "KILN_REGION",
+        Region::parse,
+    )?
+    .or(file.region);
+    let extra_regions = match var("KILN_REGIONS") {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| Region::parse(r, &Source::Env("KILN_REGIONS")))
+            .collect::<Result<Vec<_>>>()?,
+        None => file.regions.unwrap_or_default(),
+    };
+    let prefix = pick(
+        None,
+        "",
+        var("KILN_PARAMETER_PREFIX"),
+        "KILN_PARAMETER_PREFIX",
+        ParameterPrefix::parse,
+    )?
+    .or(file.parameter_prefix)
+    .unwrap_or_default();
+    let defaults = Channels::default();
+    let channels = Channels {
+        tested: pick(
+            None,
+            "",
+            var("KILN_CHANNEL_TESTED"),
+            "KILN_CHANNEL_TESTED",
+            Channel::parse,
+        )?
+        .or(file.tested)
+        .unwrap_or(defaults.tested),
+        production: pick(
+            None,
+            "",
+            var("KILN_CHANNEL_PRODUCTION"),
+            "KILN_CHANNEL_PRODUCTION",
+            Channel::parse,
+        )?
+        .or(file.production)
+        .unwrap_or(defaults.production),
+    };
+    if channels.tested == channels.production {
+        return Err(Error::InvalidValue {
+            source: Source::Env("KILN_CHANNEL_PRODUCTION"),
+            value: channels.production.to_string(),
+            expected: "a channel name different from the tested channel's".into(),
+        });
+    }
+    let endpoint_url = match flags.endpoint_url.as_deref() {
+        Some(url) => Some(parse_endpoint(url, Source::Flag("--endpoint-url"))?),
+        None => None,
+    };
+    let dry_run = flags.dry_run || parse_bool(var("KILN_DRY_RUN"), "KILN_DRY_RUN")?;
+    let output = match (flags.output.as_deref(), var("KILN_OUTPUT")) {
+        (Some(value), _) => parse_output(value, Source::Flag("--output"))?,
+        (None, Some(value)) => parse_output(&value, Source::Env("KILN_OUTPUT"))?,
+        (None, None) => OutputFormat::Text,
+    };
+
+    Ok(Config {
+        app,
+        aws: AwsSettings {
+            profile: flags.profile.clone().or(file.profile),
+            region,
+            endpoint_url,
+        },
+        extra_regions,
+        prefix,
+        channels,
+        dry_run,
+        output,
+        verbosity: flags.verbose,
+        file: file_path,
+    })
+}
+
+/// A flag if given, else a variable; each parsed with its own source for messages.
+fn pick<T>(
+    flag: Option<&str>,
+    flag_name: &'static str,
+    env_value: Option<String>,
+    env_name: &'static str,
+    parse: fn(&str, &Source) -> Result<T>,
+) -> Result<Option<T>> {
+    match (flag, env_value) {
+        (Some(value), _) => parse(value, &Source::Flag(flag_name)).map(Some),
+        (None, Some(value)) => parse(&value, &Source::Env(env_name)).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+fn require_file(path: &Path) -> Result<PathBuf> {
+    if path.is_file() {
+        Ok(path.to_path_buf())
+    } else {
+        Err(Error::ConfigFile {
+            path: path.to_path_buf(),
+            problem: "configuration file not found".into(),
+            help: "check the path given to --config or KILN_CONFIG".into(),
+        })
+    }
+}
+
+fn parse_endpoint(url: &str, source: Source) -> Result<String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.starts_with('/') => Ok(url.to_string()),
+        _ => Err(Error::InvalidValue {
+            source,
+            value: url.to_string(),
+            expected: "a URL such as http://127.0.0.1:5000 or https://ssm.eu-west-1.amazonaws.com"
+                .into(),
+        }),
+    }
+}
+
+fn parse_bool(value: Option<String>, name: &'static str) -> Result<bool> {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("0" | "false" | "no") => Ok(false),
+        Some("1" | "true" | "yes") => Ok(true),
+        Some(_) => Err(Error::InvalidValue {
+            source: Source::Env(name),
+            value: value.unwrap_or_default(),
+            expected: "1, true or yes to turn it on; 0, false or no to turn it off".into(),
+        }),
+    }
+}
+
+fn parse_output(value: &str, source: Source) -> Result<OutputFormat> {
+    match value {
+        "text" => Ok(OutputFormat::Text),
+        "json" => Ok(OutputFormat::Json),
+        _ => Err(Error::InvalidValue {
+            source,
+            value: value.to_string(),
+            expected: "`text` or `json`".into(),
+        }),
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileValues> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        message: format!("cannot read configuration file: {e}"),
+    })?;
+    parse_file(path, &text)
+}
+
+fn parse_file(path: &Path, text: &str) -> Result<FileValues> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| Error::ConfigFile {
+        path: path.to_path_buf(),
+        problem: format!("not valid TOML: {}", e.to_string().trim_end()),
+        help: "fix the syntax; see the README's configuration reference".into(),
+    })?;
+    let mut values = FileValues::default();
+    let file = FileReader { path };
+    for (key, value) in &table {
+        match key.as_str() {
+            "app" => values.app = Some(file.parse(key, value, AppName::parse)?),
+            "region" => values.region = Some(file.parse(key, value, Region::parse)?),
+            "parameter_prefix" => {
+                values.parameter_prefix = Some(file.parse(key, value, ParameterPrefix::parse)?)
+            }
+            "profile" => values.profile = Some(file.string(key, value)?.to_string()),
+            "regions" => {
+                let items = value.as_array().ok_or_else(|| {
+                    file.wrong_type(key, value, "a list of region names, e.g. [\"us-east-1\"]")
+                })?;
+                let regions = items
+                    .iter()
+                    .map(|item| file.parse(key, item, Region::parse))
+                    .collect::<Result<Vec<_>>>()?;
+                values.regions = Some(regions);
+            }
+            "channels" => {
+                let channels = value.as_table().ok_or_else(|| {
+                    file.wrong_type(key, value, "a table: [channels] with tested and production")
+                })?;
+                for (name, label) in channels {
+                    let full = format!("channels.{name}");
+                    match name.as_str() {
+                        "tested" => {
+                            values.tested = Some(file.parse(&full, label, Channel::parse)?)
+                        }
+                        "production" => {
+                            values.production = Some(file.parse(&full, label, Channel::parse)?)
+                        }
+                        _ => return Err(file.unknown_key(&full, CHANNEL_KEYS)),
+                    }
+                }
+            }
+            _ => return Err(file.unknown_key(key, TOP_KEYS)),
+        }
+    }
+    Ok(values)
+}
+
+/// Turns TOML values into kiln types, with messages naming the file and key.
+struct FileReader<'a> {
+    path: &'a Path,
+}
+
+impl FileReader<'_> {
+    fn string<'v>(&self, key: &str, value: &'v toml::Value) -> Result<&'v str> {
+        value
+            .as_str()
+            .ok_or_else(|| self.wrong_type(key, value, "a string"))
+    }
+
+    fn parse<T>(
+        &self,
+        key: &str,
+        value: &toml::Value,
+        parse: fn(&str, &Source) -> Result<T>,
+    ) -> Result<T> {
+        let text = self.string(key, value)?;
+        parse(
+            text,
+            &Source::File {
+                path: self.path.to_path_buf(),
+                key: key.to_string(),
+            },
+        )
+    }
+
+    fn wrong_type(&self, key: &str, value: &toml::Value, expected: &str) -> Error {
+        Error::ConfigFile {
+            path: self.path.to_path_buf(),
+            problem: format!("key `{key}` must be {expected}, not {}", describe(value)),
+            help: "see the README's configuration reference".into(),
+        }
+    }
+
+    fn unknown_key(&self, key: &str, allowed: &[&str]) -> Error {
+        Error::ConfigFile {
+            path: self.path.to_path_buf(),
+            problem: format!("unknown key `{key}`"),
+            help: format!("the keys allowed here are: {}", allowed.join(", ")),
+        }
+    }
+}
+
+/// A TOML value as a message shows it: `the integer 5`, `a table`.
+fn describe(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => format!("the string \"{s}\""),
+        toml::Value::Integer(i) => format!("the integer {i}"),
+        toml::Value::Float(x) => format!("the float {x}"),
+        toml::Value::Boolean(b) => format!("the boolean {b}"),
+        toml::Value::Datetime(d) => format!("the date {d}"),
+        toml::Value::Array(_) => "a list".into(),
+        toml::Value::Table(_) => "a table".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn flags() -> GlobalArgs {
+        GlobalArgs {
+            config: None,
+            app: None,
+            region: None,
+            profile: None,
+            endpoint_url: None,
+            dry_run: false,
+            output: None,
+            verbose: 0,
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn file(text: &str) -> Result<FileValues> {
+        parse_file(Path::new("kiln.toml"), text)
+    }
+
+    #[test]
+    fn flags_win_over_environment() {
+        let mut f = flags();
+        f.app = Some("from-flag".into());
+        let config = load(&f, &env(&[("KILN_APP", "from-env")])).unwrap();
+        assert_eq!(config.app.unwrap().as_str(), "from-flag");
+        let config = load(&flags(), &env(&[("KILN_APP", "from-env")])).unwrap();
+        assert_eq!(config.app.unwrap().as_str(), "from-env");
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let config = load(&flags(), &env(&[("KILN_APP", ""), ("KILN_OUTPUT", "")])).unwrap();
+        assert!(config.app.is_none());
+        assert_eq!(config.output, OutputFormat::Text);
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_environment() {
+        let config = load(&flags(), &env(&[])).unwrap();
+        assert_eq!(config.prefix.as_str(), "/kiln");
+        assert_eq!(config.channels, Channels::default());
+        assert!(!config.dry_run);
+        assert!(matches!(config.app(), Err(Error::NoApp)));
+    }
+
+    #[test]
+    fn a_bad_environment_value_names_the_variable() {
+        let err = load(&flags(), &env(&[("KILN_REGIONS", "us-east-1, mars")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value `mars` in environment variable KILN_REGIONS: expected an AWS region name such as eu-west-1"
+        );
+        let err = load(&flags(), &env(&[("KILN_DRY_RUN", "maybe")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid value `maybe` in environment variable KILN_DRY_RUN")
+        );
+    }
+
+    #[test]
+    fn the_file_sets_every_key() {
+        let values = file(
+            r#"
+            app = "shop"
+            region = "eu-west-1"
+            regions = ["us-east-1", "ap-southeast-2"]
+            parameter_prefix = "/teams/web/"
+            profile = "ci"
+            [channels]
+            tested = "qa"
+            production = "live"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(values.app.unwrap().as_str(), "shop");
+        assert_eq!(values.regions.unwrap().len(), 2);
+        assert_eq!(values.parameter_prefix.unwrap().as_str(), "/teams/web");
+        assert_eq!(values.production.unwrap().as_str(), "live");
+    }
+
+    #[test]
+    fn unknown_keys_name_the_file_the_key_and_the_allowed_ones() {
+        let err = file("aap = \"shop\"").unwrap_err();
+        assert_eq!(err.to_string(), "kiln.toml: unknown key `aap`");
+        assert_eq!(
+            err.help().unwrap(),
+            "the keys allowed here are: app, region, regions, parameter_prefix, profile, channels"
+        );
+        let err = file("[channels]\nstaging = \"s\"").unwrap_err();
+        assert_eq!(err.to_string(), "kiln.toml: unknown key `channels.staging`");
+    }
+
+    #[test]
+    fn wrong_types_and_bad_values_are_named() {
+        let err = file("regions = 5").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "kiln.toml: key `regions` must be a list of region names, e.g. [\"us-east-1\"], not the integer 5"
+        );
+        let err = file("region = \"mars\"").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value `mars` in kiln.toml: key `region`: expected an AWS region name such as eu-west-1"
+        );
+        let err = file("app = \"shop\"\napp = \"x\"").unwrap_err();
+        assert!(
+            err.to_string().starts_with("kiln.toml: not valid TOML"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_two_channels_must_differ() {
+        let err = load(&flags(), &env(&[("KILN_CHANNEL_PRODUCTION", "tested")])).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("different from the tested channel")
+        );
+    }
+
+    #[test]
+    fn endpoints_must_be_urls() {
+        let mut f = flags();
+        f.endpoint_url = Some("127.0.0.1:5000".into());
+        let err = load(&f, &env(&[])).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid value `127.0.0.1:5000` in --endpoint-url")
+        );
+    }
+}

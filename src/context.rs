@@ -1,0 +1,68 @@
+//! What every stage gets: the validated configuration, the AWS connection, the
+//! registry, the effect gate and the UI.
+
+use crate::aws::{self, Aws};
+use crate::config::Config;
+use crate::effect::Effects;
+use crate::error::Result;
+use crate::model::Region;
+use crate::registry::Registry;
+use crate::ui::Ui;
+
+pub struct Context {
+    pub config: Config,
+    pub ui: Ui,
+    pub effects: Effects,
+    aws: Aws,
+}
+
+impl Context {
+    /// Connects to AWS. Without a region or credentials this fails, except in a dry
+    /// run, where reads become "would read" entries of the plan instead.
+    pub async fn new(config: Config, ui: Ui) -> Result<Self> {
+        let aws = Aws::new(aws::sdk_config(&config.aws).await);
+        let offline = match aws.check().await {
+            Ok(()) => None,
+            Err(error) if config.dry_run => {
+                tracing::info!("dry run without AWS access: {error}");
+                Some(error.to_string())
+            }
+            Err(error) => return Err(error),
+        };
+        Ok(Self {
+            effects: Effects::new(aws.clone(), config.dry_run, offline),
+            config,
+            ui,
+            aws,
+        })
+    }
+
+    /// The primary region; a placeholder only in a dry run with no region at all.
+    pub fn region(&self) -> Region {
+        self.aws
+            .primary_region()
+            .cloned()
+            .unwrap_or_else(|| Region::from_aws("(no region configured)"))
+    }
+
+    /// The primary region followed by the configured extra regions, without repeats.
+    pub fn regions(&self) -> Vec<Region> {
+        let mut regions = vec![self.region()];
+        for region in &self.config.extra_regions {
+            if !regions.contains(region) {
+                regions.push(region.clone());
+            }
+        }
+        regions
+    }
+
+    /// The app's registry in one region; fails when no app name was given.
+    pub fn registry(&self, region: &Region) -> Result<Registry> {
+        Ok(Registry::new(
+            self.config.app()?.clone(),
+            self.config.prefix.clone(),
+            region.clone(),
+            self.aws.clone(),
+        ))
+    }
+}

@@ -1,0 +1,356 @@
+//! The one error type of kiln.
+//!
+//! Every failure a user can meet is a variant here, with a message that says what
+//! failed and why, a `help` line that says what to do, and an exit code by class.
+//! `main` prints an error once, at the top; nothing else prints errors.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Exit codes, by class. Documented in the README; scripts depend on them.
+pub mod exit {
+    /// Everything went as asked.
+    pub const OK: u8 = 0;
+    /// A stage failed (AWS refused a change, a limit was hit, a tool failed).
+    pub const FAILED: u8 = 1;
+    /// Bad usage or configuration: flags, kiln.toml, KILN_* variables, arguments.
+    pub const USAGE: u8 = 2;
+    /// Something kiln created temporarily could not be cleaned up.
+    pub const CLEANUP: u8 = 3;
+    /// What was asked for does not exist: parameter, version, channel, AMI.
+    pub const NOT_FOUND: u8 = 4;
+    /// AWS could not be used: no credentials, access denied, endpoint unreachable, timeout.
+    pub const AWS: u8 = 5;
+}
+
+/// Where a configuration value came from, so a message can point at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Flag(&'static str),
+    Env(&'static str),
+    File { path: PathBuf, key: String },
+    Argument(&'static str),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(flag) => write!(f, "{flag}"),
+            Source::Env(var) => write!(f, "environment variable {var}"),
+            Source::File { path, key } => write!(f, "{}: key `{key}`", path.display()),
+            Source::Argument(name) => write!(f, "argument {name}"),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Error {
+    /// A value (flag, variable, file key, argument) is malformed.
+    InvalidValue {
+        source: Source,
+        value: String,
+        expected: String,
+    },
+    /// kiln.toml could not be read or parsed, or holds an unknown key.
+    ConfigFile {
+        path: PathBuf,
+        problem: String,
+        help: String,
+    },
+    /// A command that touches the registry was run without an app name.
+    NoApp,
+    /// No AWS region anywhere (flag, env, kiln.toml, AWS profile).
+    NoRegion,
+    /// A reference names a channel that is not configured.
+    UnknownChannel {
+        channel: String,
+        known: Vec<String>,
+    },
+    ParameterNotFound {
+        parameter: String,
+        region: String,
+        role: String,
+    },
+    VersionNotFound {
+        parameter: String,
+        version: u64,
+        latest: u64,
+        role: String,
+    },
+    ChannelEmpty {
+        parameter: String,
+        channel: String,
+        role: String,
+    },
+    AmiNotFound {
+        ami: String,
+        region: String,
+    },
+    /// The AMI exists but is not in the `available` state.
+    AmiNotAvailable {
+        ami: String,
+        state: String,
+    },
+    /// The AMI carries kiln tags of another app or role.
+    AmiBelongsElsewhere {
+        ami: String,
+        tag: String,
+        found: String,
+        wanted: String,
+    },
+    /// The AMI was revoked (`kiln:revoked` tag) and may not be published or promoted.
+    Revoked {
+        ami: String,
+        reason: String,
+    },
+    /// SSM keeps 100 versions and cannot drop the oldest because it carries a label.
+    VersionLimit {
+        parameter: String,
+        oldest: u64,
+        labels: Vec<String>,
+    },
+    /// SSM allows at most 10 labels on one version.
+    LabelLimit {
+        parameter: String,
+        version: u64,
+    },
+    /// A published version did not become readable (SSM's asynchronous AMI validation).
+    NotVisible {
+        parameter: String,
+        version: u64,
+        waited_secs: u64,
+    },
+    AwsUnreachable {
+        endpoint: String,
+        detail: String,
+    },
+    AwsCredentials {
+        detail: String,
+    },
+    AwsAccessDenied {
+        operation: String,
+        message: String,
+    },
+    AwsTimeout {
+        operation: String,
+        endpoint: String,
+    },
+    /// Any other error AWS answered with.
+    Aws {
+        operation: String,
+        code: String,
+        message: String,
+    },
+    Io {
+        path: PathBuf,
+        message: String,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        use Error::*;
+        match self {
+            InvalidValue { .. } | ConfigFile { .. } | NoApp | NoRegion | UnknownChannel { .. } => {
+                exit::USAGE
+            }
+            AmiBelongsElsewhere { .. } => exit::USAGE,
+            ParameterNotFound { .. }
+            | VersionNotFound { .. }
+            | ChannelEmpty { .. }
+            | AmiNotFound { .. } => exit::NOT_FOUND,
+            AmiNotAvailable { .. }
+            | Revoked { .. }
+            | VersionLimit { .. }
+            | LabelLimit { .. }
+            | NotVisible { .. } => exit::FAILED,
+            AwsUnreachable { .. }
+            | AwsCredentials { .. }
+            | AwsAccessDenied { .. }
+            | AwsTimeout { .. } => exit::AWS,
+            Aws { .. } | Io { .. } => exit::FAILED,
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn help(&self) -> Option<String> {
+        use Error::*;
+        Some(match self {
+            InvalidValue { .. } => return None,
+            ConfigFile { help, .. } => help.clone(),
+            NoApp => "pass --app NAME, set KILN_APP, or add `app = \"NAME\"` to kiln.toml".into(),
+            NoRegion => "pass --region, set AWS_REGION, or add `region = \"...\"` to kiln.toml".into(),
+            UnknownChannel { .. } => {
+                "channel names are set in kiln.toml under [channels]".into()
+            }
+            ParameterNotFound { role, .. } => {
+                format!("run `kiln bake {role}` first, or `kiln publish {role} AMI_ID`")
+            }
+            VersionNotFound { role, .. } => format!("list the versions with `kiln history {role}`"),
+            ChannelEmpty { role, channel, .. } => {
+                format!("promote a version first: `kiln promote {role}:VERSION --to {channel}`")
+            }
+            AmiNotFound { .. } => {
+                "check the id and the region (--region); AMIs are regional".into()
+            }
+            AmiNotAvailable { .. } => {
+                "wait until the image is available, or publish another image".into()
+            }
+            AmiBelongsElsewhere { .. } => {
+                "publish it under the app and role its tags name, or fix its kiln:* tags".into()
+            }
+            Revoked { ami, .. } => format!(
+                "publish or promote another image; `kiln revoke --undo {ami}` if the revocation was a mistake"
+            ),
+            VersionLimit { labels, .. } => format!(
+                "move the label(s) {} to a newer version with `kiln promote`, then publish again",
+                labels.join(", ")
+            ),
+            LabelLimit { .. } => {
+                "remove labels you no longer need from that version (aws ssm unlabel-parameter-version)".into()
+            }
+            NotVisible { .. } => {
+                "SSM validates aws:ec2:image values after accepting them: check the AMI exists in this region and that the caller may call ec2:DescribeImages".into()
+            }
+            AwsUnreachable { .. } => {
+                "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network".into()
+            }
+            AwsCredentials { .. } => {
+                "set AWS_PROFILE (run `aws sso login` for SSO), export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure an OIDC role in CI; `--dry-run` works without credentials".into()
+            }
+            AwsAccessDenied { operation, .. } => {
+                format!("grant the caller permission for {operation}")
+            }
+            AwsTimeout { .. } => "retry; check the network and the endpoint".into(),
+            Aws { .. } | Io { .. } => return None,
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Error::*;
+        match self {
+            InvalidValue {
+                source,
+                value,
+                expected,
+            } => write!(
+                f,
+                "invalid value `{value}` in {source}: expected {expected}"
+            ),
+            ConfigFile { path, problem, .. } => write!(f, "{}: {problem}", path.display()),
+            NoApp => write!(f, "no app name given"),
+            NoRegion => write!(f, "no AWS region configured"),
+            UnknownChannel { channel, known } => write!(
+                f,
+                "unknown channel `{channel}`: the channels are {}",
+                known.join(", ")
+            ),
+            ParameterNotFound {
+                parameter, region, ..
+            } => write!(f, "no parameter {parameter} in {region}"),
+            VersionNotFound {
+                parameter,
+                version,
+                latest,
+                ..
+            } => write!(
+                f,
+                "{parameter} has no version {version} (the latest is {latest})"
+            ),
+            ChannelEmpty {
+                parameter, channel, ..
+            } => write!(f, "channel `{channel}` of {parameter} is empty"),
+            AmiNotFound { ami, region } => write!(f, "AMI {ami} does not exist in {region}"),
+            AmiNotAvailable { ami, state } => write!(f, "AMI {ami} is {state}, not available"),
+            AmiBelongsElsewhere {
+                ami,
+                tag,
+                found,
+                wanted,
+            } => write!(f, "AMI {ami} is tagged {tag}={found}, not {wanted}"),
+            Revoked { ami, reason } => write!(f, "AMI {ami} is revoked: {reason}"),
+            VersionLimit {
+                parameter,
+                oldest,
+                labels,
+            } => write!(
+                f,
+                "{parameter} already has 100 versions and its oldest, version {oldest}, carries the label(s) {}: SSM cannot drop it to add a new version",
+                labels.join(", ")
+            ),
+            LabelLimit { parameter, version } => write!(
+                f,
+                "version {version} of {parameter} already carries 10 labels, the most SSM allows"
+            ),
+            NotVisible {
+                parameter,
+                version,
+                waited_secs,
+            } => write!(
+                f,
+                "version {version} of {parameter} was accepted but is still not readable after {waited_secs}s"
+            ),
+            AwsUnreachable { endpoint, detail } => {
+                write!(f, "cannot reach AWS at {endpoint}: {detail}")
+            }
+            AwsCredentials { detail } => write!(f, "no usable AWS credentials: {detail}"),
+            AwsAccessDenied { operation, message } => {
+                write!(f, "access denied to {operation}: {message}")
+            }
+            AwsTimeout {
+                operation,
+                endpoint,
+            } => write!(f, "{operation} timed out talking to {endpoint}"),
+            Aws {
+                operation,
+                code,
+                message,
+            } => write!(f, "{operation} failed: {code}: {message}"),
+            Io { path, message } => write!(f, "{}: {message}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_map_to_documented_exit_codes() {
+        assert_eq!(Error::NoApp.exit_code(), 2);
+        let missing = Error::AmiNotFound {
+            ami: "ami-12345678".into(),
+            region: "eu-west-1".into(),
+        };
+        assert_eq!(missing.exit_code(), 4);
+        let unreachable = Error::AwsUnreachable {
+            endpoint: "http://127.0.0.1:9".into(),
+            detail: "connection refused".into(),
+        };
+        assert_eq!(unreachable.exit_code(), 5);
+        let limit = Error::LabelLimit {
+            parameter: "/kiln/shop/app".into(),
+            version: 3,
+        };
+        assert_eq!(limit.exit_code(), 1);
+    }
+
+    #[test]
+    fn invalid_value_names_where_it_came_from() {
+        let err = Error::InvalidValue {
+            source: Source::Env("KILN_REGION"),
+            value: "mars".into(),
+            expected: "an AWS region name such as eu-west-1".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "invalid value `mars` in environment variable KILN_REGION: expected an AWS region name such as eu-west-1"
+        );
+    }
+}

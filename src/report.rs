@@ -1,0 +1,207 @@
+//! Results leave kiln here: human text or JSON on stdout, GitHub step outputs and
+//! the step summary, and the one place errors are printed.
+//!
+//! Stages build an `Outcome` (data); this module decides how it is shown.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::config::OutputFormat;
+use crate::effect::PlanEntry;
+use crate::error::{Error, Result};
+use crate::ui::Ui;
+
+/// What a command produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Human text for stdout (may be empty).
+    pub text: String,
+    /// The same result as data, for `--output json`; an object.
+    pub json: Value,
+    /// `name=value` pairs for GITHUB_OUTPUT.
+    pub step_outputs: Vec<(&'static str, String)>,
+    /// A short Markdown summary for GITHUB_STEP_SUMMARY.
+    pub summary: Option<String>,
+}
+
+/// Writes the outcome: stdout in the chosen format, then the GitHub files if set.
+pub fn emit(
+    outcome: Outcome,
+    format: OutputFormat,
+    dry_run: bool,
+    plan: &[PlanEntry],
+    ui: &Ui,
+) -> Result<()> {
+    let mut stdout = String::new();
+    match format {
+        OutputFormat::Json => {
+            let mut value = outcome.json;
+            if dry_run {
+                if let Value::Object(map) = &mut value {
+                    map.insert("dry_run".into(), Value::Bool(true));
+                    map.insert("plan".into(), json!(plan));
+                }
+            }
+            stdout.push_str(&serde_json::to_string_pretty(&value).unwrap_or_default());
+            stdout.push('\n');
+        }
+        OutputFormat::Text => {
+            stdout.push_str(&outcome.text);
+            if dry_run {
+                if plan.is_empty() {
+                    stdout.push_str("dry run: nothing would change\n");
+                } else {
+                    stdout.push_str(&ui.bold("dry run: nothing was changed; the plan:"));
+                    stdout.push('\n');
+                    for entry in plan {
+                        stdout.push_str(&format!("  {entry}\n"));
+                    }
+                }
+            }
+        }
+    }
+    print!("{stdout}");
+    let _ = std::io::stdout().flush();
+
+    if let Some(path) = github_file("GITHUB_OUTPUT") {
+        let mut lines = String::new();
+        for (name, value) in &outcome.step_outputs {
+            lines.push_str(&format!("{name}={}\n", single_line(value)));
+        }
+        if dry_run {
+            lines.push_str("dry-run=true\n");
+        }
+        append(&path, &lines)?;
+    }
+    if let (Some(path), Some(summary)) = (github_file("GITHUB_STEP_SUMMARY"), outcome.summary) {
+        let note = if dry_run {
+            " (dry run: nothing was changed)"
+        } else {
+            ""
+        };
+        append(&path, &format!("{summary}{note}\n"))?;
+    }
+    Ok(())
+}
+
+/// Prints an error and its help once, on stderr.
+pub fn print_error(error: &Error) {
+    eprintln!("error: {error}");
+    if let Some(help) = error.help() {
+        eprintln!("  help: {help}");
+    }
+}
+
+fn github_file(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Step output values must not span lines; kiln's never should, but never break the file.
+fn single_line(value: &str) -> String {
+    value.replace(['\n', '\r'], " ")
+}
+
+fn append(path: &PathBuf, text: &str) -> Result<()> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| Error::Io {
+            path: path.clone(),
+            message: format!("cannot write GitHub Actions file: {e}"),
+        })
+}
+
+/// An aligned text table: columns separated by two spaces, header in bold.
+pub struct Table {
+    headers: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(headers: Vec<&'static str>) -> Self {
+        Self {
+            headers,
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    pub fn render(&self, ui: &Ui) -> String {
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.len()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate() {
+                if let Some(w) = widths.get_mut(i) {
+                    *w = (*w).max(cell.chars().count());
+                }
+            }
+        }
+        let line = |cells: Vec<String>, paint: &dyn Fn(&str) -> String| {
+            let last = cells.len().saturating_sub(1);
+            let mut out = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                let padded = if i == last {
+                    cell.clone()
+                } else {
+                    format!("{cell:<width$}  ", width = widths[i])
+                };
+                out.push_str(&paint(&padded));
+            }
+            out.trim_end().to_string() + "\n"
+        };
+        let mut out = line(self.headers.iter().map(|h| h.to_string()).collect(), &|s| {
+            ui.bold(s)
+        });
+        for row in &self.rows {
+            out.push_str(&line(row.clone(), &|s| s.to_string()));
+        }
+        out
+    }
+}
+
+/// A Markdown table, for step summaries.
+pub fn markdown_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = format!(
+        "| {} |\n|{}\n",
+        headers.join(" | "),
+        "---|".repeat(headers.len())
+    );
+    for row in rows {
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns() {
+        let mut table = Table::new(vec!["VERSION", "AMI"]);
+        table.row(vec!["3".into(), "ami-12345678".into()]);
+        table.row(vec!["12".into(), "ami-87654321".into()]);
+        let ui = Ui::detect();
+        let text = table.render(&ui);
+        let plain: String = text.replace("\x1b[1m", "").replace("\x1b[0m", "");
+        assert_eq!(
+            plain,
+            "VERSION  AMI\n3        ami-12345678\n12       ami-87654321\n"
+        );
+    }
+
+    #[test]
+    fn markdown_tables_have_a_separator_row() {
+        let text = markdown_table(&["a", "b"], &[vec!["1".into(), "2".into()]]);
+        assert_eq!(text, "| a | b |\n|---|---|\n| 1 | 2 |\n");
+    }
+}

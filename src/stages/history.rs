@@ -1,0 +1,125 @@
+//! `kiln history ROLE`: every version SSM keeps, newest first, with its AMI, labels,
+//! publish date, provenance and whether the image still exists or was revoked.
+//! Two calls whatever the length: the parameter history and one batched image lookup.
+
+use serde_json::json;
+
+use crate::cli::HistoryArgs;
+use crate::context::Context;
+use crate::error::{Error, Result, Source};
+use crate::model::{Role, Timestamp};
+use crate::provenance::tag;
+use crate::report::{Outcome, Table, markdown_table};
+
+pub async fn run(ctx: &Context, args: &HistoryArgs) -> Result<Outcome> {
+    let role = Role::parse(&args.role, &Source::Argument("ROLE"))?;
+    let limit = match &args.limit {
+        Some(n) => Some(super::parse_count(n, "--limit", "a whole number of versions")? as usize),
+        None => None,
+    };
+    let region = ctx.region();
+    let registry = ctx.registry(&region)?;
+    let parameter = registry.parameter(role);
+    let what = format!("ssm:GetParameterHistory {parameter}");
+    let Some(history) = ctx.effects.read(what, registry.history(role)).await? else {
+        return Ok(Outcome {
+            json: json!({ "parameter": parameter, "region": region, "role": role, "versions": null }),
+            ..Outcome::default()
+        });
+    };
+    let Some(mut versions) = history else {
+        return Err(Error::ParameterNotFound {
+            parameter: parameter.to_string(),
+            region: region.to_string(),
+            role: role.to_string(),
+        });
+    };
+    if let Some(limit) = limit {
+        versions.truncate(limit);
+    }
+    let ids: Vec<_> = versions.iter().map(|v| v.ami_id.clone()).collect();
+    let images = registry.images(&ids).await?;
+
+    let now = Timestamp::now();
+    let mut table = Table::new(vec![
+        "VERSION",
+        "AMI",
+        "LABELS",
+        "PUBLISHED",
+        "GIT",
+        "BASE",
+        "IMAGE",
+    ]);
+    let mut rows_json = Vec::new();
+    let mut markdown_rows = Vec::new();
+    for record in &versions {
+        let image = images.get(&record.ami_id);
+        let revoked = image.and_then(|i| i.tags.get(tag::REVOKED)).cloned();
+        let state = match (image, &revoked) {
+            (None, _) => "missing".to_string(),
+            (Some(_), Some(_)) => "revoked".to_string(),
+            (Some(image), None) => image.state.clone(),
+        };
+        let labels = record.labels.join(",");
+        let published = record.published.map_or("-".to_string(), |t| {
+            format!("{} ({} ago)", t.rfc3339(), t.age(now))
+        });
+        let base = match (&record.provenance.base_ami, record.provenance.base_version) {
+            (Some(ami), Some(v)) => format!("{ami} (v{v})"),
+            (Some(ami), None) => ami.to_string(),
+            _ => "-".into(),
+        };
+        let git = record
+            .provenance
+            .git_sha
+            .as_deref()
+            .map_or("-".to_string(), |sha| sha.chars().take(12).collect());
+        let state_cell = match state.as_str() {
+            "available" => state.clone(),
+            "revoked" | "missing" => ctx.ui.red(&state),
+            _ => ctx.ui.yellow(&state),
+        };
+        table.row(vec![
+            record.version.to_string(),
+            record.ami_id.to_string(),
+            if labels.is_empty() {
+                "-".into()
+            } else {
+                labels.clone()
+            },
+            published,
+            git,
+            base,
+            state_cell,
+        ]);
+        markdown_rows.push(vec![
+            record.version.to_string(),
+            format!("`{}`", record.ami_id),
+            labels,
+            state.clone(),
+        ]);
+        rows_json.push(json!({
+            "version": record.version,
+            "ami_id": record.ami_id,
+            "labels": record.labels,
+            "published": record.published,
+            "provenance": record.provenance,
+            "image_state": state,
+            "revoked_reason": revoked,
+        }));
+    }
+    Ok(Outcome {
+        text: format!("{parameter} ({region})\n{}", table.render(&ctx.ui)),
+        json: json!({
+            "parameter": parameter,
+            "region": region,
+            "role": role,
+            "versions": rows_json,
+        }),
+        step_outputs: Vec::new(),
+        summary: Some(format!(
+            "**kiln history** `{parameter}`\n\n{}",
+            markdown_table(&["version", "AMI", "labels", "image"], &markdown_rows)
+        )),
+    })
+}

@@ -1,0 +1,118 @@
+//! `kiln promote REF --to CHANNEL`: move a channel label to the version REF names.
+//!
+//! A channel reference promotes what that channel points at
+//! (`kiln promote app:tested --to production`). SSM moves a label atomically, so a
+//! reader sees the old or the new version, never none. Revoked or deregistered
+//! images are refused; promoting to where the channel already is changes nothing.
+
+use serde_json::json;
+
+use crate::cli::PromoteArgs;
+use crate::context::Context;
+use crate::error::{Error, Result, Source};
+use crate::model::{Channel, ImageRef};
+use crate::provenance::tag;
+use crate::report::Outcome;
+
+pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
+    let channels = ctx.config.channels.all();
+    let reference = ImageRef::parse(&args.reference, &Source::Argument("REF"), &channels)?;
+    let channel = channels
+        .iter()
+        .find(|c| c.as_str() == args.to)
+        .cloned()
+        .ok_or_else(|| Error::UnknownChannel {
+            channel: args.to.clone(),
+            known: channels.iter().map(Channel::to_string).collect(),
+        })?;
+    let region = ctx.region();
+    let registry = ctx.registry(&region)?;
+    let parameter = registry.parameter(reference.role);
+
+    let entry = ctx
+        .effects
+        .read(
+            format!("ssm:GetParameter {reference} of {parameter}"),
+            registry.resolve(&reference),
+        )
+        .await?;
+    let current = ctx
+        .effects
+        .read(
+            format!("ssm:GetParameter {parameter}:{channel}"),
+            registry.channel_version(reference.role, &channel),
+        )
+        .await?
+        .flatten();
+    if let Some(entry) = &entry {
+        let image = registry.image(&entry.ami_id).await?;
+        match image {
+            None => {
+                return Err(Error::AmiNotFound {
+                    ami: entry.ami_id.to_string(),
+                    region: region.to_string(),
+                });
+            }
+            Some(image) => {
+                if let Some(reason) = image.tags.get(tag::REVOKED) {
+                    return Err(Error::Revoked {
+                        ami: entry.ami_id.to_string(),
+                        reason: reason.clone(),
+                    });
+                }
+            }
+        }
+    }
+
+    let version = entry.as_ref().map(|e| e.version);
+    let already = version.is_some() && current == version;
+    if already {
+        ctx.ui.note(format!(
+            "{channel} is already on version {} of {parameter}; nothing to do",
+            current.unwrap_or_default()
+        ));
+    } else {
+        ctx.effects
+            .apply(registry.promote(reference.role, version, &channel))
+            .await?;
+        if !ctx.effects.dry_run() {
+            ctx.ui.note(format!(
+                "moved {channel} of {parameter} to version {}{}",
+                version.unwrap_or_default(),
+                current.map_or(String::new(), |v| format!(" (was {v})"))
+            ));
+        }
+    }
+
+    let ami_id = entry.as_ref().map(|e| e.ami_id.clone());
+    let mut step_outputs = vec![("channel", channel.to_string())];
+    if let (Some(version), Some(ami)) = (version, &ami_id) {
+        step_outputs.push(("version", version.to_string()));
+        step_outputs.push(("ami-id", ami.to_string()));
+    }
+    let text = match (version, &ami_id) {
+        (Some(version), Some(ami)) if !ctx.effects.dry_run() => {
+            format!(
+                "{}:{channel} -> version {version} ({ami})\n",
+                reference.role
+            )
+        }
+        _ => String::new(),
+    };
+    Ok(Outcome {
+        text,
+        json: json!({
+            "parameter": parameter,
+            "region": region,
+            "role": reference.role,
+            "channel": channel,
+            "version": version,
+            "previous_version": current,
+            "ami_id": ami_id,
+            "changed": !already,
+        }),
+        summary: version
+            .map(|v| format!("**kiln promote**: `{parameter}` version {v} is now on `{channel}`")),
+        step_outputs,
+    })
+}

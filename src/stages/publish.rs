@@ -1,0 +1,140 @@
+//! `kiln publish ROLE AMI_ID`: add an image to the registry as a new version.
+//!
+//! Checks first, writes after: the AMI must exist, be available, not be revoked and
+//! not belong to another app or role; only then are its provenance tags written and
+//! the parameter version added. SSM validates `aws:ec2:image` values after it has
+//! accepted them, so kiln waits until the new version is readable.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::aws::ec2::Image;
+use crate::cli::PublishArgs;
+use crate::context::Context;
+use crate::effect::Applied;
+use crate::error::{Error, Result, Source};
+use crate::model::{AmiId, AppName, Role};
+use crate::provenance::{Provenance, tag, without_credentials};
+use crate::report::Outcome;
+
+pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
+    let role = Role::parse(&args.role, &Source::Argument("ROLE"))?;
+    let ami = AmiId::parse(&args.ami_id, &Source::Argument("AMI_ID"))?;
+    let wait = super::parse_count(&args.wait, "--wait", "a number of seconds")?;
+    let region = ctx.region();
+    let registry = ctx.registry(&region)?;
+    let app = registry.app().clone();
+
+    let image = ctx
+        .effects
+        .read(
+            format!("ec2:DescribeImages {ami} in {region}"),
+            registry.image(&ami),
+        )
+        .await?;
+    let existing_tags = match image {
+        Some(None) => {
+            return Err(Error::AmiNotFound {
+                ami: ami.to_string(),
+                region: region.to_string(),
+            });
+        }
+        Some(Some(image)) => {
+            check_publishable(&image, &app, role)?;
+            image.tags
+        }
+        None => BTreeMap::new(),
+    };
+
+    let given = Provenance {
+        git_sha: args.git_sha.clone(),
+        build_url: args.build_url.as_deref().map(without_credentials),
+        ..Provenance::default()
+    };
+    let provenance = given
+        .or(Provenance::from_tags(&existing_tags))
+        .or(Provenance::from_ci(&|name| std::env::var(name).ok()));
+    let changed_tags: BTreeMap<String, String> = provenance
+        .tags(&app, role)
+        .into_iter()
+        .filter(|(key, value)| existing_tags.get(key) != Some(value))
+        .collect();
+    if !changed_tags.is_empty() {
+        ctx.effects
+            .apply(registry.tag_image(&ami, changed_tags))
+            .await?;
+    }
+
+    let parameter = registry.parameter(role);
+    let version = match ctx
+        .effects
+        .apply(registry.publish(role, &ami, &provenance))
+        .await?
+    {
+        Applied::Version(version) => {
+            registry
+                .wait_readable(role, version, Duration::from_secs(wait), &ctx.ui)
+                .await?;
+            ctx.ui.note(format!(
+                "published {ami} as version {version} of {parameter} in {region}"
+            ));
+            Some(version)
+        }
+        _ => None,
+    };
+
+    let mut step_outputs = vec![
+        ("ami-id", ami.to_string()),
+        ("parameter", parameter.to_string()),
+    ];
+    let mut text = String::new();
+    if let Some(version) = version {
+        step_outputs.push(("version", version.to_string()));
+        text = format!("{version}\n");
+    }
+    Ok(Outcome {
+        text,
+        json: json!({
+            "parameter": parameter,
+            "region": region,
+            "role": role,
+            "ami_id": ami,
+            "version": version,
+            "provenance": provenance,
+        }),
+        step_outputs,
+        summary: Some(format!(
+            "**kiln publish**: `{ami}` is version {} of `{parameter}` ({region})",
+            version.map_or("(new)".to_string(), |v| v.to_string())
+        )),
+    })
+}
+
+/// Refuses images that are not ready, revoked, or tagged for another app or role.
+fn check_publishable(image: &Image, app: &AppName, role: Role) -> Result<()> {
+    if image.state != "available" {
+        return Err(Error::AmiNotAvailable {
+            ami: image.id.to_string(),
+            state: image.state.clone(),
+        });
+    }
+    if let Some(reason) = image.tags.get(tag::REVOKED) {
+        return Err(Error::Revoked {
+            ami: image.id.to_string(),
+            reason: reason.clone(),
+        });
+    }
+    for (key, wanted) in [(tag::APP, app.as_str()), (tag::ROLE, role.as_str())] {
+        if let Some(found) = image.tags.get(key).filter(|found| *found != wanted) {
+            return Err(Error::AmiBelongsElsewhere {
+                ami: image.id.to_string(),
+                tag: key.to_string(),
+                found: found.clone(),
+                wanted: wanted.to_string(),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! `kiln resolve REF`: print the AMI id a reference points at, and nothing else on
+//! stdout, so that `$(kiln resolve app:production)` works in any shell step.
+
+use serde_json::json;
+
+use crate::cli::ResolveArgs;
+use crate::context::Context;
+use crate::error::{Result, Source};
+use crate::model::ImageRef;
+use crate::report::Outcome;
+
+pub async fn run(ctx: &Context, args: &ResolveArgs) -> Result<Outcome> {
+    let reference = ImageRef::parse(
+        &args.reference,
+        &Source::Argument("REF"),
+        &ctx.config.channels.all(),
+    )?;
+    let region = ctx.region();
+    let registry = ctx.registry(&region)?;
+    let what = format!(
+        "ssm:GetParameter {reference} of {}",
+        registry.parameter(reference.role)
+    );
+    let Some(entry) = ctx.effects.read(what, registry.resolve(&reference)).await? else {
+        return Ok(Outcome {
+            json: json!({ "reference": reference.to_string(), "ami_id": null }),
+            ..Outcome::default()
+        });
+    };
+    Ok(Outcome {
+        text: format!("{}\n", entry.ami_id),
+        json: json!({
+            "reference": reference.to_string(),
+            "ami_id": entry.ami_id,
+            "version": entry.version,
+            "parameter": entry.parameter,
+            "region": entry.region,
+        }),
+        step_outputs: vec![
+            ("ami-id", entry.ami_id.to_string()),
+            ("version", entry.version.to_string()),
+        ],
+        summary: None,
+    })
+}

@@ -1,0 +1,130 @@
+//! What a person at a terminal sees besides results: colour, progress, notes, logs.
+//!
+//! Colour only when stdout is a terminal and NO_COLOR is unset; spinners only when
+//! stderr is a terminal, plain periodic lines otherwise (CI logs). Logs go to stderr
+//! through tracing; stdout carries only results.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    color: bool,
+    interactive: bool,
+}
+
+/// How often a non-interactive wait prints a line.
+const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+impl Ui {
+    pub fn detect() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        Self {
+            color: std::io::stdout().is_terminal() && !no_color && !dumb,
+            interactive: std::io::stderr().is_terminal() && !dumb,
+        }
+    }
+
+    /// A message for the person running kiln, on stderr.
+    pub fn note(&self, message: impl AsRef<str>) {
+        eprintln!("kiln: {}", message.as_ref());
+    }
+
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    pub fn green(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+
+    pub fn yellow(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+
+    pub fn red(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color && !text.is_empty() {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// Progress for a wait of unknown length.
+    pub fn progress(&self, message: String) -> Progress {
+        let bar = self.interactive.then(|| {
+            let bar = ProgressBar::new_spinner().with_message(message.clone());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Progress {
+            bar,
+            message,
+            started: Instant::now(),
+            last_line: None,
+        }
+    }
+}
+
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    message: String,
+    started: Instant,
+    last_line: Option<Instant>,
+}
+
+impl Progress {
+    /// Called on every poll; prints a plain line at most every 10 seconds.
+    pub fn tick(&mut self) {
+        if self.bar.is_some() {
+            return;
+        }
+        let due = self
+            .last_line
+            .is_none_or(|at| at.elapsed() >= PLAIN_PROGRESS_EVERY);
+        if due {
+            eprintln!(
+                "kiln: {} ({}s)",
+                self.message,
+                self.started.elapsed().as_secs()
+            );
+            self.last_line = Some(Instant::now());
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Logs on stderr: warnings by default, more with -v/-vv/-vvv; RUST_LOG overrides.
+pub fn init_logging(verbosity: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbosity {
+        0 => "kiln=warn,error",
+        1 => "kiln=info,warn",
+        2 => "kiln=debug,info",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_target(verbosity >= 2)
+        .try_init();
+}
