@@ -4,7 +4,7 @@
 use crate::aws::{self, Aws};
 use crate::config::Config;
 use crate::effect::Effects;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::Region;
 use crate::registry::Registry;
 use crate::ui::Ui;
@@ -25,7 +25,11 @@ impl Context {
             Ok(()) => None,
             Err(error) if config.dry_run => {
                 tracing::info!("dry run without AWS access: {error}");
-                Some(error.to_string())
+                Some(match error {
+                    Error::NoRegion => "no AWS region configured".to_string(),
+                    Error::AwsCredentials { .. } => "no AWS credentials".to_string(),
+                    other => other.to_string(),
+                })
             }
             Err(error) => return Err(error),
         };

@@ -1,0 +1,152 @@
+//! Dry-run: every changing command prints its plan and leaves AWS untouched, with
+//! or without credentials.
+
+use crate::harness::{
+    REGION, app_with_three_versions, emulator, kiln, kiln_without_aws, unique_app,
+};
+
+#[test]
+fn publish_dry_run_prints_the_plan_and_changes_nothing() {
+    let (app, _) = app_with_three_versions("dry-publish");
+    let ami = emulator().create_image("dry-publish", &[]);
+    let before = emulator().snapshot(&app, &[&ami]);
+    let run = kiln()
+        .args([
+            "--app",
+            &app,
+            "--dry-run",
+            "publish",
+            "app",
+            &ami,
+            "--git-sha",
+            "abc123",
+        ])
+        .run()
+        .ok();
+    assert_eq!(emulator().snapshot(&app, &[&ami]), before);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "dry run: nothing was changed; the plan:\n  would run   ec2:CreateTags {ami} in {REGION}: kiln:app={app} kiln:git-sha=abc123 kiln:role=app\n  would run   ssm:PutParameter /kiln/{app}/app in {REGION}: value={ami} type=String data-type=aws:ec2:image overwrite=true description=\"kiln git=abc123\"\n"
+        )
+    );
+}
+
+#[test]
+fn promote_dry_run_changes_nothing() {
+    let (app, amis) = app_with_three_versions("dry-promote");
+    let before = emulator().snapshot(&app, &[&amis[1]]);
+    let run = kiln()
+        .env("KILN_DRY_RUN", "1")
+        .args(["--app", &app, "promote", "app:2", "--to", "production"])
+        .run()
+        .ok();
+    assert_eq!(emulator().snapshot(&app, &[&amis[1]]), before);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "dry run: nothing was changed; the plan:\n  would run   ssm:LabelParameterVersion /kiln/{app}/app in {REGION}: version=2 labels=production\n"
+        )
+    );
+}
+
+#[test]
+fn dry_run_json_is_the_plan_as_data() {
+    let (app, amis) = app_with_three_versions("dry-json");
+    let before = emulator().snapshot(&app, &[]);
+    let json = kiln()
+        .args([
+            "--app",
+            &app,
+            "--dry-run",
+            "--output",
+            "json",
+            "promote",
+            "app:3",
+            "--to",
+            "tested",
+        ])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(emulator().snapshot(&app, &[]), before);
+    assert_eq!(json["dry_run"], true);
+    assert_eq!(json["version"], 3);
+    assert_eq!(json["ami_id"], amis[2].as_str());
+    assert_eq!(
+        json["plan"],
+        serde_json::json!([{
+            "kind": "write",
+            "action": "ssm:LabelParameterVersion",
+            "region": REGION,
+            "name": format!("/kiln/{app}/app"),
+            "version": 3,
+            "labels": ["tested"],
+        }])
+    );
+}
+
+#[test]
+fn dry_run_without_any_credentials_still_prints_the_plan() {
+    let app = unique_app("no-creds");
+    let ami = "ami-0123456789abcdef0";
+    // No credentials and no region; the endpoint points nowhere, so a stray call fails.
+    let run = kiln_without_aws()
+        .without_env("AWS_ACCESS_KEY_ID")
+        .without_env("AWS_SECRET_ACCESS_KEY")
+        .without_env("AWS_REGION")
+        .args(["--app", &app, "--dry-run", "publish", "app", ami])
+        .run()
+        .ok();
+    let region = "(no region configured)";
+    assert_eq!(
+        run.stdout,
+        format!(
+            "dry run: nothing was changed; the plan:\n  would read  ec2:DescribeImages {ami} in {region} (no AWS region configured)\n  would run   ec2:CreateTags {ami} in {region}: kiln:app={app} kiln:role=app\n  would run   ssm:PutParameter /kiln/{app}/app in {region}: value={ami} type=String data-type=aws:ec2:image overwrite=true description=\"kiln\"\n"
+        )
+    );
+
+    let run = kiln_without_aws()
+        .without_env("AWS_ACCESS_KEY_ID")
+        .without_env("AWS_SECRET_ACCESS_KEY")
+        .args([
+            "--app",
+            &app,
+            "--dry-run",
+            "--output",
+            "json",
+            "promote",
+            "app:tested",
+            "--to",
+            "production",
+        ])
+        .run()
+        .ok();
+    let json = run.json();
+    let plan = json["plan"].as_array().unwrap();
+    assert_eq!(plan[0]["kind"], "read");
+    assert_eq!(plan[0]["reason"], "no AWS credentials");
+    assert_eq!(
+        plan[0]["what"],
+        format!("ssm:GetParameter app:tested of /kiln/{app}/app")
+    );
+    assert_eq!(plan[2]["action"], "ssm:LabelParameterVersion");
+    assert_eq!(plan[2]["version"], serde_json::Value::Null);
+    assert_eq!(plan[2]["labels"], serde_json::json!(["production"]));
+}
+
+#[test]
+fn read_only_commands_in_a_dry_run_without_credentials_list_their_reads() {
+    let run = kiln_without_aws()
+        .without_env("AWS_ACCESS_KEY_ID")
+        .without_env("AWS_SECRET_ACCESS_KEY")
+        .args(["--app", "shop", "--dry-run", "resolve", "app:production"])
+        .run()
+        .ok();
+    assert_eq!(
+        run.stdout,
+        format!(
+            "dry run: nothing was changed; the plan:\n  would read  ssm:GetParameter app:production of /kiln/shop/app (no AWS credentials)\n"
+        )
+    );
+}

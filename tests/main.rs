@@ -1,0 +1,11 @@
+//! kiln's integration tests: one binary, the real `kiln` executable, and one AWS
+//! emulator (moto, started on first use) for the whole run. See harness/.
+
+mod harness;
+
+mod config_file;
+mod dry_run;
+mod errors;
+mod github;
+mod limits;
+mod registry;
