@@ -4,6 +4,7 @@
 mod harness;
 
 mod config_file;
+mod demo;
 mod dry_run;
 mod errors;
 mod github;

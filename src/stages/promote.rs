@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::cli::PromoteArgs;
 use crate::context::Context;
 use crate::error::{Error, Result, Source};
-use crate::model::{Channel, ImageRef};
+use crate::model::{Channel, ImageRef, Selector};
 use crate::provenance::tag;
 use crate::report::Outcome;
 
@@ -64,7 +64,11 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
         }
     }
 
-    let version = entry.as_ref().map(|e| e.version);
+    // A version reference names its version even when a dry run cannot read it.
+    let version = entry.as_ref().map(|e| e.version).or(match &reference.selector {
+        Selector::Version(version) => Some(*version),
+        _ => None,
+    });
     let already = version.is_some() && current == version;
     if already {
         ctx.ui.note(format!(

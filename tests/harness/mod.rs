@@ -5,7 +5,7 @@ pub mod emulator;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub use emulator::{REGION, emulator, free_port, scratch_dir, unique_app, write};
+pub use emulator::{REGION, emulator, free_port, root, scratch_dir, unique_app, write};
 
 /// What one kiln run left behind.
 #[derive(Debug)]
