@@ -31,6 +31,11 @@ macro_rules! string_newtype {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// A value AWS gave back (or a placeholder); trusted without checking.
+            pub fn from_aws(value: impl Into<String>) -> Self {
+                Self(value.into())
+            }
         }
 
         impl fmt::Display for $name {
@@ -140,42 +145,30 @@ pub const CHANNEL_EXPECTED: &str = "a label of letters, digits, '.', '_' or '-' 
 pub const PREFIX_EXPECTED: &str =
     "an SSM path such as /kiln: segments of letters, digits, '.', '_' or '-', each after a '/'";
 
+/// `value` if it matches `pattern`, else the error that says what was expected.
+fn matching(pattern: &Regex, value: &str, source: &Source, expected: &str) -> Result<String> {
+    if pattern.is_match(value) {
+        Ok(value.to_string())
+    } else {
+        Err(invalid(source, value, expected))
+    }
+}
+
 impl AppName {
     pub fn parse(value: &str, source: &Source) -> Result<Self> {
-        if APP_RE.is_match(value) {
-            Ok(Self(value.to_string()))
-        } else {
-            Err(invalid(source, value, APP_EXPECTED))
-        }
+        matching(&APP_RE, value, source, APP_EXPECTED).map(Self)
     }
 }
 
 impl AmiId {
     pub fn parse(value: &str, source: &Source) -> Result<Self> {
-        if AMI_RE.is_match(value) {
-            Ok(Self(value.to_string()))
-        } else {
-            Err(invalid(source, value, AMI_EXPECTED))
-        }
-    }
-
-    /// An id AWS gave us; trusted without checking its shape.
-    pub fn from_aws(value: impl Into<String>) -> Self {
-        Self(value.into())
+        matching(&AMI_RE, value, source, AMI_EXPECTED).map(Self)
     }
 }
 
 impl Region {
     pub fn parse(value: &str, source: &Source) -> Result<Self> {
-        if REGION_RE.is_match(value) {
-            Ok(Self(value.to_string()))
-        } else {
-            Err(invalid(source, value, REGION_EXPECTED))
-        }
-    }
-
-    pub fn from_aws(value: impl Into<String>) -> Self {
-        Self(value.into())
+        matching(&REGION_RE, value, source, REGION_EXPECTED).map(Self)
     }
 }
 
@@ -188,10 +181,6 @@ impl Channel {
         } else {
             Err(invalid(source, value, CHANNEL_EXPECTED))
         }
-    }
-
-    pub fn from_aws(value: impl Into<String>) -> Self {
-        Self(value.into())
     }
 }
 

@@ -24,6 +24,9 @@ fn the_demo_runs_the_pipeline_against_the_emulator() {
         production[0].ends_with("outdated: built on base v1, latest base is v2"),
         "{stdout}"
     );
-    assert!(stdout.contains("dry run: nothing was changed; the plan:"), "{stdout}");
+    assert!(
+        stdout.contains("dry run: nothing was changed; the plan:"),
+        "{stdout}"
+    );
     assert!(stderr.ends_with("no files, no account\n"), "{stderr}");
 }

@@ -2,7 +2,7 @@
 //! or without credentials.
 
 use crate::harness::{
-    REGION, app_with_three_versions, emulator, kiln, kiln_without_aws, unique_app,
+    REGION, app_with_three_versions, emulator, kiln, kiln_ok, kiln_without_aws, unique_app,
 };
 
 #[test]
@@ -10,19 +10,16 @@ fn publish_dry_run_prints_the_plan_and_changes_nothing() {
     let (app, _) = app_with_three_versions("dry-publish");
     let ami = emulator().create_image("dry-publish", &[]);
     let before = emulator().snapshot(&app, &[&ami]);
-    let run = kiln()
-        .args([
-            "--app",
-            &app,
-            "--dry-run",
-            "publish",
-            "app",
-            &ami,
-            "--git-sha",
-            "abc123",
-        ])
-        .run()
-        .ok();
+    let run = kiln_ok([
+        "--app",
+        &app,
+        "--dry-run",
+        "publish",
+        "app",
+        &ami,
+        "--git-sha",
+        "abc123",
+    ]);
     assert_eq!(emulator().snapshot(&app, &[&ami]), before);
     assert_eq!(
         run.stdout,
@@ -54,21 +51,18 @@ fn promote_dry_run_changes_nothing() {
 fn dry_run_json_is_the_plan_as_data() {
     let (app, amis) = app_with_three_versions("dry-json");
     let before = emulator().snapshot(&app, &[]);
-    let json = kiln()
-        .args([
-            "--app",
-            &app,
-            "--dry-run",
-            "--output",
-            "json",
-            "promote",
-            "app:3",
-            "--to",
-            "tested",
-        ])
-        .run()
-        .ok()
-        .json();
+    let json = kiln_ok([
+        "--app",
+        &app,
+        "--dry-run",
+        "--output",
+        "json",
+        "promote",
+        "app:3",
+        "--to",
+        "tested",
+    ])
+    .json();
     assert_eq!(emulator().snapshot(&app, &[]), before);
     assert_eq!(json["dry_run"], true);
     assert_eq!(json["version"], 3);

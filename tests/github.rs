@@ -1,6 +1,6 @@
 //! GitHub Actions integration: step outputs and the step summary.
 
-use crate::harness::{emulator, kiln, unique_app};
+use crate::harness::{emulator, kiln, kiln_ok, unique_app};
 
 #[test]
 fn publish_writes_step_outputs_and_a_summary() {
@@ -43,10 +43,7 @@ fn ci_variables_become_provenance_without_credentials() {
         tags["kiln:build-url"],
         "https://jenkins.internal/job/shop/12/"
     );
-    let history = kiln()
-        .args(["--app", &app, "history", "app", "--output", "json"])
-        .run()
-        .ok();
+    let history = kiln_ok(["--app", &app, "history", "app", "--output", "json"]);
     assert!(!history.stdout.contains("t0ps3cret"));
     assert!(!format!("{tags:?}").contains("t0ps3cret"));
 }

@@ -1,6 +1,6 @@
 //! SSM's limits become errors that say what to do, and nothing is half-written.
 
-use crate::harness::{emulator, kiln, unique_app};
+use crate::harness::{emulator, kiln, kiln_ok, unique_app};
 
 #[test]
 fn a_full_history_with_a_labelled_oldest_version_refuses_a_publish() {
@@ -26,10 +26,7 @@ fn a_version_with_ten_labels_refuses_another() {
     let app = unique_app("labels");
     let name = format!("/kiln/{app}/app");
     let ami = emulator().create_image("labels", &[]);
-    kiln()
-        .args(["--app", &app, "publish", "app", &ami])
-        .run()
-        .ok();
+    kiln_ok(["--app", &app, "publish", "app", &ami]);
     let others: Vec<String> = (0..10).map(|n| format!("other{n}")).collect();
     let others: Vec<&str> = others.iter().map(String::as_str).collect();
     emulator().label(&name, 1, &others);

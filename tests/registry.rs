@@ -1,28 +1,22 @@
 //! The registry contract: publish, promote, resolve, history and status agree.
 
-use crate::harness::{REGION, app_with_three_versions, emulator, kiln, unique_app};
+use crate::harness::{REGION, app_with_three_versions, emulator, kiln, kiln_ok, unique_app};
 
 #[test]
 fn promoted_version_resolves_by_channel_and_latest_by_role() {
     let (app, amis) = app_with_three_versions("contract");
 
-    let promote = kiln()
-        .args(["--app", &app, "promote", "app:2", "--to", "production"])
-        .run()
-        .ok();
+    let promote = kiln_ok(["--app", &app, "promote", "app:2", "--to", "production"]);
     assert_eq!(
         promote.stdout,
         format!("app:production -> version 2 ({})\n", amis[1])
     );
 
-    let production = kiln()
-        .args(["--app", &app, "resolve", "app:production"])
-        .run()
-        .ok();
+    let production = kiln_ok(["--app", &app, "resolve", "app:production"]);
     assert_eq!(production.stdout, format!("{}\n", amis[1]));
-    let latest = kiln().args(["--app", &app, "resolve", "app"]).run().ok();
+    let latest = kiln_ok(["--app", &app, "resolve", "app"]);
     assert_eq!(latest.stdout, format!("{}\n", amis[2]));
-    let by_version = kiln().args(["--app", &app, "resolve", "app:1"]).run().ok();
+    let by_version = kiln_ok(["--app", &app, "resolve", "app:1"]);
     assert_eq!(by_version.stdout, format!("{}\n", amis[0]));
 
     // What SSM holds, read without kiln: three versions, the label on version 2.
@@ -45,10 +39,7 @@ fn promoted_version_resolves_by_channel_and_latest_by_role() {
 fn publish_prints_the_new_version_and_tags_the_image() {
     let app = unique_app("publish");
     let ami = emulator().create_image("publish", &[]);
-    let run = kiln()
-        .args(["--app", &app, "publish", "base", &ami])
-        .run()
-        .ok();
+    let run = kiln_ok(["--app", &app, "publish", "base", &ami]);
     assert_eq!(run.stdout, "1\n");
     assert_eq!(
         run.stderr,
@@ -62,25 +53,13 @@ fn publish_prints_the_new_version_and_tags_the_image() {
 #[test]
 fn promoting_a_channel_reference_promotes_what_it_points_at() {
     let (app, amis) = app_with_three_versions("chain");
-    kiln()
-        .args(["--app", &app, "promote", "app:1", "--to", "tested"])
-        .run()
-        .ok();
-    kiln()
-        .args(["--app", &app, "promote", "app:tested", "--to", "production"])
-        .run()
-        .ok();
-    let production = kiln()
-        .args(["--app", &app, "resolve", "app:production"])
-        .run()
-        .ok();
+    kiln_ok(["--app", &app, "promote", "app:1", "--to", "tested"]);
+    kiln_ok(["--app", &app, "promote", "app:tested", "--to", "production"]);
+    let production = kiln_ok(["--app", &app, "resolve", "app:production"]);
     assert_eq!(production.stdout, format!("{}\n", amis[0]));
 
     // Again: nothing to do, and it says so.
-    let again = kiln()
-        .args(["--app", &app, "promote", "app:1", "--to", "production"])
-        .run()
-        .ok();
+    let again = kiln_ok(["--app", &app, "promote", "app:1", "--to", "production"]);
     assert_eq!(
         again.stderr,
         format!("kiln: production is already on version 1 of /kiln/{app}/app; nothing to do\n")
@@ -94,16 +73,9 @@ fn promoting_a_channel_reference_promotes_what_it_points_at() {
 #[test]
 fn history_lists_versions_newest_first_in_text_and_json() {
     let (app, amis) = app_with_three_versions("history");
-    kiln()
-        .args(["--app", &app, "promote", "app:2", "--to", "production"])
-        .run()
-        .ok();
+    kiln_ok(["--app", &app, "promote", "app:2", "--to", "production"]);
 
-    let text = kiln()
-        .args(["--app", &app, "history", "app"])
-        .run()
-        .ok()
-        .stdout;
+    let text = kiln_ok(["--app", &app, "history", "app"]).stdout;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], format!("/kiln/{app}/app ({REGION})"));
     assert!(lines[1].starts_with("VERSION  AMI"), "{text}");
@@ -123,11 +95,7 @@ fn history_lists_versions_newest_first_in_text_and_json() {
     assert_eq!(rows[2][0], "1");
     assert_eq!(rows[0].last(), Some(&"available"));
 
-    let json = kiln()
-        .args(["--app", &app, "history", "app", "--output", "json"])
-        .run()
-        .ok()
-        .json();
+    let json = kiln_ok(["--app", &app, "history", "app", "--output", "json"]).json();
     assert_eq!(json["parameter"], format!("/kiln/{app}/app"));
     let versions = json["versions"].as_array().unwrap();
     let summary: Vec<(u64, &str, usize)> = versions
@@ -151,13 +119,10 @@ fn history_lists_versions_newest_first_in_text_and_json() {
     assert_eq!(versions[1]["labels"][0], "production");
     assert_eq!(versions[0]["image_state"], "available");
 
-    let limited = kiln()
-        .args([
-            "--app", &app, "history", "app", "--limit", "1", "--output", "json",
-        ])
-        .run()
-        .ok()
-        .json();
+    let limited = kiln_ok([
+        "--app", &app, "history", "app", "--limit", "1", "--output", "json",
+    ])
+    .json();
     assert_eq!(limited["versions"].as_array().unwrap().len(), 1);
 }
 
@@ -187,11 +152,7 @@ fn provenance_from_flags_reaches_tags_and_history() {
         tags.get("kiln:build-url").map(String::as_str),
         Some("https://ci.example/job/7")
     );
-    let json = kiln()
-        .args(["--app", &app, "history", "app", "--output", "json"])
-        .run()
-        .ok()
-        .json();
+    let json = kiln_ok(["--app", &app, "history", "app", "--output", "json"]).json();
     let provenance = &json["versions"][0]["provenance"];
     assert_eq!(provenance["git_sha"], "3f2a9c1d");
     assert_eq!(provenance["build_url"], "https://ci.example/job/7");
@@ -202,29 +163,16 @@ fn status_shows_every_role_and_channel_and_marks_outdated_apps() {
     let app = unique_app("status");
     let base1 = emulator().create_image("base1", &[]);
     let base2 = emulator().create_image("base2", &[]);
-    kiln()
-        .args(["--app", &app, "publish", "base", &base1])
-        .run()
-        .ok();
+    kiln_ok(["--app", &app, "publish", "base", &base1]);
     // The app image was baked on base version 1, as a bake records it.
     let app_ami = emulator().create_image(
         "app",
         &[("kiln:base-ami", &base1), ("kiln:base-version", "1")],
     );
-    kiln()
-        .args(["--app", &app, "publish", "app", &app_ami])
-        .run()
-        .ok();
-    kiln()
-        .args(["--app", &app, "promote", "app", "--to", "production"])
-        .run()
-        .ok();
+    kiln_ok(["--app", &app, "publish", "app", &app_ami]);
+    kiln_ok(["--app", &app, "promote", "app", "--to", "production"]);
 
-    let json = kiln()
-        .args(["--app", &app, "status", "--output", "json"])
-        .run()
-        .ok()
-        .json();
+    let json = kiln_ok(["--app", &app, "status", "--output", "json"]).json();
     let entries = json["entries"].as_array().unwrap();
     assert_eq!(entries.len(), 6, "2 roles x (latest + 2 channels)");
     let find = |role: &str, channel: &str| {
@@ -240,15 +188,8 @@ fn status_shows_every_role_and_channel_and_marks_outdated_apps() {
     assert_eq!(find("app", "tested")["notes"][0], "empty");
 
     // A newer base makes the app outdated.
-    kiln()
-        .args(["--app", &app, "publish", "base", &base2])
-        .run()
-        .ok();
-    let json = kiln()
-        .args(["--app", &app, "status", "--output", "json"])
-        .run()
-        .ok()
-        .json();
+    kiln_ok(["--app", &app, "publish", "base", &base2]);
+    let json = kiln_ok(["--app", &app, "status", "--output", "json"]).json();
     let entries = json["entries"].as_array().unwrap();
     let production = entries
         .iter()
@@ -260,7 +201,7 @@ fn status_shows_every_role_and_channel_and_marks_outdated_apps() {
         "outdated: built on base v1, latest base is v2"
     );
 
-    let text = kiln().args(["--app", &app, "status"]).run().ok().stdout;
+    let text = kiln_ok(["--app", &app, "status"]).stdout;
     let row = text
         .lines()
         .find(|l| l.starts_with("app   production"))
@@ -277,10 +218,7 @@ fn status_shows_every_role_and_channel_and_marks_outdated_apps() {
 fn status_covers_extra_regions() {
     let app = unique_app("regions");
     let ami = emulator().create_image("regions", &[]);
-    kiln()
-        .args(["--app", &app, "publish", "app", &ami])
-        .run()
-        .ok();
+    kiln_ok(["--app", &app, "publish", "app", &ami]);
     let json = kiln()
         .args(["--app", &app, "status", "--output", "json"])
         .env("KILN_REGIONS", "eu-west-1")

@@ -65,10 +65,13 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
     }
 
     // A version reference names its version even when a dry run cannot read it.
-    let version = entry.as_ref().map(|e| e.version).or(match &reference.selector {
-        Selector::Version(version) => Some(*version),
-        _ => None,
-    });
+    let version = entry
+        .as_ref()
+        .map(|e| e.version)
+        .or(match &reference.selector {
+            Selector::Version(version) => Some(*version),
+            _ => None,
+        });
     let already = version.is_some() && current == version;
     if already {
         ctx.ui.note(format!(

@@ -116,6 +116,12 @@ impl Kiln {
     }
 }
 
+/// Runs kiln against the emulator and asserts it succeeded.
+#[track_caller]
+pub fn kiln_ok<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> Run {
+    kiln().args(args).run().ok()
+}
+
 /// Three images of an app published as versions 1, 2 and 3 of its `app` role.
 pub fn app_with_three_versions(purpose: &str) -> (String, Vec<String>) {
     let app = unique_app(purpose);
