@@ -79,7 +79,7 @@ pub struct PublishArgs {
     /// URL of the build that made the image [default: from GitHub Actions or Jenkins]
     #[arg(long, value_name = "URL")]
     pub build_url: Option<String>,
-    /// Seconds to wait for SSM to validate the AMI and make the version readable
+    /// Seconds to wait for SSM to validate the AMI and make the version readable (0: do not wait)
     #[arg(long, value_name = "SECONDS", default_value = "60")]
     pub wait: String,
 }

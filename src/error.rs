@@ -135,6 +135,11 @@ pub enum Error {
         operation: String,
         endpoint: String,
     },
+    /// AWS kept throttling after every retry.
+    AwsThrottled {
+        operation: String,
+        message: String,
+    },
     /// Any other error AWS answered with.
     Aws {
         operation: String,
@@ -169,7 +174,8 @@ impl Error {
             AwsUnreachable { .. }
             | AwsCredentials { .. }
             | AwsAccessDenied { .. }
-            | AwsTimeout { .. } => exit::AWS,
+            | AwsTimeout { .. }
+            | AwsThrottled { .. } => exit::AWS,
             Aws { .. } | Io { .. } => exit::FAILED,
         }
     }
@@ -224,6 +230,9 @@ impl Error {
                 format!("grant the caller permission for {operation}")
             }
             AwsTimeout { .. } => "retry; check the network and the endpoint".into(),
+            AwsThrottled { .. } => {
+                "retry later, or allow more attempts with AWS_MAX_ATTEMPTS (default 5)".into()
+            }
             Aws { .. } | Io { .. } => return None,
         })
     }
@@ -305,6 +314,9 @@ impl fmt::Display for Error {
                 operation,
                 endpoint,
             } => write!(f, "{operation} timed out talking to {endpoint}"),
+            AwsThrottled { operation, message } => {
+                write!(f, "AWS throttled {operation} on every attempt: {message}")
+            }
             Aws {
                 operation,
                 code,

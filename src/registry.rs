@@ -222,26 +222,27 @@ impl Registry {
     ) -> Result<()> {
         let parameter = self.parameter(role);
         let selected = format!("{parameter}:{version}");
-        let ssm = self.aws.ssm(&self.region);
         let started = Instant::now();
         let mut progress = None;
-        loop {
-            if ssm.get(&selected).await?.is_some() {
-                return Ok(());
-            }
-            if started.elapsed() >= timeout {
-                return Err(Error::NotVisible {
-                    parameter: parameter.to_string(),
-                    version: version.0,
-                    waited_secs: started.elapsed().as_secs(),
-                });
-            }
-            progress
-                .get_or_insert_with(|| {
-                    ui.progress(format!("waiting for SSM to validate {selected}"))
-                })
-                .tick();
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        let readable = self
+            .aws
+            .ssm(&self.region)
+            .wait_readable(&selected, timeout, Duration::from_secs(1), || {
+                progress
+                    .get_or_insert_with(|| {
+                        ui.progress(format!("waiting for SSM to validate {selected}"))
+                    })
+                    .tick()
+            })
+            .await?;
+        if readable {
+            Ok(())
+        } else {
+            Err(Error::NotVisible {
+                parameter: parameter.to_string(),
+                version: version.0,
+                waited_secs: started.elapsed().as_secs(),
+            })
         }
     }
 }

@@ -181,6 +181,16 @@ const ACCESS_CODES: &[&str] = &[
     "UnauthorizedOperation",
     "AuthFailure",
 ];
+/// Error codes that mean "slow down" (retried by the SDK before kiln sees them).
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+];
 const CREDENTIAL_CODES: &[&str] = &[
     "UnrecognizedClientException",
     "InvalidClientTokenId",
@@ -221,6 +231,11 @@ where
             } else if CREDENTIAL_CODES.contains(&code.as_str()) {
                 Error::AwsCredentials {
                     detail: format!("{code}: {message}"),
+                }
+            } else if THROTTLING_CODES.contains(&code.as_str()) {
+                Error::AwsThrottled {
+                    operation: operation.to_string(),
+                    message,
                 }
             } else {
                 Error::Aws {

@@ -3,6 +3,8 @@
 //! Thin: no knowledge of paths or channels (that is `registry`), but it knows SSM's
 //! limits and turns them into errors that say what to do.
 
+use std::time::{Duration, Instant};
+
 use aws_sdk_ssm::Client;
 use aws_sdk_ssm::types::{ParameterHistory, ParameterType};
 
@@ -55,6 +57,28 @@ impl Ssm {
             })),
             Err(err) if is_not_found(error_code(&err)) => Ok(None),
             Err(err) => Err(classify("ssm:GetParameter", &self.endpoint, err)),
+        }
+    }
+
+    /// Polls until `selected` can be read (true) or `timeout` has passed (false);
+    /// `tick` runs before each pause, for progress.
+    pub async fn wait_readable(
+        &self,
+        selected: &str,
+        timeout: Duration,
+        interval: Duration,
+        mut tick: impl FnMut(),
+    ) -> Result<bool> {
+        let started = Instant::now();
+        loop {
+            if self.get(selected).await?.is_some() {
+                return Ok(true);
+            }
+            if started.elapsed() >= timeout {
+                return Ok(false);
+            }
+            tick();
+            tokio::time::sleep(interval).await;
         }
     }
 
@@ -170,5 +194,167 @@ fn from_history(entry: ParameterHistory) -> ParameterVersion {
         labels: entry.labels.unwrap_or_default(),
         modified: entry.last_modified_date.map(|d| Timestamp(d.secs())),
         description: entry.description.filter(|d| !d.is_empty()),
+    }
+}
+
+/// What the emulator cannot show: SSM's asynchronous validation of `aws:ec2:image`
+/// values, denied access and throttling. Tested at the SDK level with mocked
+/// responses (aws-smithy-mocks), through the same code that talks to AWS.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ssm::error::ErrorMetadata;
+    use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};
+    use aws_sdk_ssm::types::Parameter;
+    use aws_sdk_ssm::types::error::ParameterVersionNotFound;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    const SELECTED: &str = "/kiln/shop/app:4";
+
+    fn not_yet_validated() -> GetParameterError {
+        // As SSM answers it: the error's code travels in its metadata.
+        let meta = ErrorMetadata::builder()
+            .code("ParameterVersionNotFound")
+            .build();
+        GetParameterError::ParameterVersionNotFound(
+            ParameterVersionNotFound::builder().meta(meta).build(),
+        )
+    }
+
+    fn validated() -> GetParameterOutput {
+        GetParameterOutput::builder()
+            .parameter(
+                Parameter::builder()
+                    .value("ami-12345678")
+                    .version(4)
+                    .build(),
+            )
+            .build()
+    }
+
+    #[tokio::test]
+    async fn a_version_becomes_readable_once_ssm_has_validated_it() {
+        let pending = mock!(Client::get_parameter)
+            .match_requests(|r| r.name() == Some(SELECTED))
+            .sequence()
+            .error(not_yet_validated)
+            .times(2)
+            .output(validated)
+            .build();
+        let ssm = Ssm::new(
+            mock_client!(aws_sdk_ssm, RuleMode::Sequential, [&pending]),
+            "mock".into(),
+        );
+        let mut pauses = 0;
+        let readable = ssm
+            .wait_readable(
+                SELECTED,
+                Duration::from_secs(5),
+                Duration::from_millis(1),
+                || pauses += 1,
+            )
+            .await
+            .unwrap();
+        assert!(readable);
+        assert_eq!((pauses, pending.num_calls()), (2, 3));
+    }
+
+    #[tokio::test]
+    async fn a_version_that_never_validates_times_out() {
+        let invalid = mock!(Client::get_parameter)
+            .sequence()
+            .error(not_yet_validated)
+            .repeatedly()
+            .build();
+        let ssm = Ssm::new(
+            mock_client!(aws_sdk_ssm, RuleMode::Sequential, [&invalid]),
+            "mock".into(),
+        );
+        let readable = ssm
+            .wait_readable(
+                SELECTED,
+                Duration::from_millis(30),
+                Duration::from_millis(5),
+                || {},
+            )
+            .await
+            .unwrap();
+        assert!(!readable);
+        assert!(invalid.num_calls() >= 2);
+    }
+
+    fn failing_with(code: &'static str, message: &'static str) -> Ssm {
+        let rule = mock!(Client::get_parameter)
+            .sequence()
+            .error(move || {
+                GetParameterError::generic(
+                    ErrorMetadata::builder().code(code).message(message).build(),
+                )
+            })
+            .repeatedly()
+            .build();
+        Ssm::new(
+            mock_client!(aws_sdk_ssm, RuleMode::Sequential, [&rule]),
+            "https://ssm.eu-west-1.amazonaws.com".into(),
+        )
+    }
+
+    #[tokio::test]
+    async fn access_denied_names_the_operation_and_exits_5() {
+        let err = failing_with("AccessDeniedException", "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ssm:GetParameter")
+            .get("/kiln/shop/app")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "access denied to ssm:GetParameter: User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ssm:GetParameter"
+        );
+        assert_eq!(err.exit_code(), crate::error::exit::AWS);
+        assert_eq!(
+            err.help().unwrap(),
+            "grant the caller permission for ssm:GetParameter"
+        );
+    }
+
+    #[tokio::test]
+    async fn expired_credentials_are_a_credentials_error() {
+        let err = failing_with(
+            "ExpiredTokenException",
+            "The security token included in the request is expired",
+        )
+        .get("/kiln/shop/app")
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no usable AWS credentials: ExpiredTokenException: The security token included in the request is expired"
+        );
+        assert_eq!(err.exit_code(), crate::error::exit::AWS);
+    }
+
+    #[tokio::test]
+    async fn throttling_after_every_retry_says_so() {
+        let err = failing_with("ThrottlingException", "Rate exceeded")
+            .get("/kiln/shop/app")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "AWS throttled ssm:GetParameter on every attempt: Rate exceeded"
+        );
+        assert_eq!(err.exit_code(), crate::error::exit::AWS);
+    }
+
+    #[tokio::test]
+    async fn other_service_errors_keep_the_aws_code_and_message() {
+        let err = failing_with("HierarchyLevelLimitExceededException", "too deep")
+            .get("/kiln/shop/app")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ssm:GetParameter failed: HierarchyLevelLimitExceededException: too deep"
+        );
+        assert_eq!(err.exit_code(), crate::error::exit::FAILED);
     }
 }

@@ -74,9 +74,11 @@ pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
         .await?
     {
         Applied::Version(version) => {
-            registry
-                .wait_readable(role, version, Duration::from_secs(wait), &ctx.ui)
-                .await?;
+            if wait > 0 {
+                registry
+                    .wait_readable(role, version, Duration::from_secs(wait), &ctx.ui)
+                    .await?;
+            }
             ctx.ui.note(format!(
                 "published {ami} as version {version} of {parameter} in {region}"
             ));
