@@ -26,6 +26,7 @@ pub struct Cli {
 
 /// Flags every command takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Configuration file [default: ./kiln.toml if present; env: KILN_CONFIG]
     #[arg(long, global = true, value_name = "PATH")]
@@ -36,7 +37,7 @@ pub struct GlobalArgs {
     /// AWS region [env: KILN_REGION; else the AWS default chain]
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
-    /// AWS shared-config profile [env: AWS_PROFILE]
+    /// AWS shared-config profile [else kiln.toml, else AWS_PROFILE]
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
     /// Send AWS calls to this endpoint, e.g. a local emulator [env: AWS_ENDPOINT_URL]
