@@ -56,6 +56,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Bake an AMI with Packer and publish it: `base`, or `app` on the registry's base
+    Bake(BakeArgs),
     /// Add an AMI to the registry as the newest version of ROLE; prints the version
     Publish(PublishArgs),
     /// Print the AMI id a reference points at (ROLE, ROLE:CHANNEL, ROLE:VERSION)
@@ -66,6 +68,30 @@ pub enum Command {
     History(HistoryArgs),
     /// Show every role and channel in every configured region
     Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BakeArgs {
+    /// Role: base or app
+    pub role: String,
+    /// Packer template, a file or a directory [default: from kiln.toml [bake], else packer/ROLE.pkr.hcl]
+    #[arg(long, value_name = "PATH")]
+    pub template: Option<PathBuf>,
+    /// A Packer variable, passed through as -var (repeatable)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// A Packer variable file, passed through as -var-file (repeatable)
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// For `bake app`: the base to build on, base or base:CHANNEL or base:VERSION [default: base]
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Bake even when an image with the same inputs exists
+    #[arg(long)]
+    pub force: bool,
+    /// Seconds to wait for SSM to validate each published version (0: do not wait)
+    #[arg(long, value_name = "SECONDS", default_value = "60")]
+    pub wait: String,
 }
 
 #[derive(Debug, Args)]

@@ -45,6 +45,25 @@ impl Default for Channels {
     }
 }
 
+/// Where a bake's inputs are: `[bake]` in kiln.toml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BakeConfig {
+    pub base_template: PathBuf,
+    pub app_template: PathBuf,
+    /// The Ansible tree the templates use; part of the inputs hash.
+    pub ansible: PathBuf,
+}
+
+impl Default for BakeConfig {
+    fn default() -> Self {
+        Self {
+            base_template: PathBuf::from("packer/base.pkr.hcl"),
+            app_template: PathBuf::from("packer/app.pkr.hcl"),
+            ansible: PathBuf::from("ansible"),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub app: Option<AppName>,
@@ -53,6 +72,7 @@ pub struct Config {
     pub extra_regions: Vec<Region>,
     pub prefix: ParameterPrefix,
     pub channels: Channels,
+    pub bake: BakeConfig,
     pub dry_run: bool,
     pub output: OutputFormat,
     pub verbosity: u8,
@@ -77,6 +97,7 @@ struct FileValues {
     profile: Option<String>,
     tested: Option<Channel>,
     production: Option<Channel>,
+    bake: BakeConfig,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -86,8 +107,10 @@ const TOP_KEYS: &[&str] = &[
     "parameter_prefix",
     "profile",
     "channels",
+    "bake",
 ];
 const CHANNEL_KEYS: &[&str] = &["tested", "production"];
+const BAKE_KEYS: &[&str] = &["base_template", "app_template", "ansible"];
 
 /// Builds the configuration. `env` looks up a variable (the process environment in
 /// production, a map in tests); an empty variable counts as unset, as CI systems
@@ -188,6 +211,7 @@ pub fn load(flags: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<
         extra_regions,
         prefix,
         channels,
+        bake: file.bake,
         dry_run,
         output,
         verbosity: flags.verbose,
@@ -312,6 +336,26 @@ fn parse_file(path: &Path, text: &str) -> Result<FileValues> {
                     }
                 }
             }
+            "bake" => {
+                let bake = value.as_table().ok_or_else(|| {
+                    file.wrong_type(
+                        key,
+                        value,
+                        "a table: [bake] with base_template, app_template, ansible",
+                    )
+                })?;
+                for (name, path) in bake {
+                    let full = format!("bake.{name}");
+                    // Paths in the file are relative to the file's directory.
+                    let path = file.relative(file.string(&full, path)?);
+                    match name.as_str() {
+                        "base_template" => values.bake.base_template = path,
+                        "app_template" => values.bake.app_template = path,
+                        "ansible" => values.bake.ansible = path,
+                        _ => return Err(file.unknown_key(&full, BAKE_KEYS)),
+                    }
+                }
+            }
             _ => return Err(file.unknown_key(key, TOP_KEYS)),
         }
     }
@@ -324,6 +368,13 @@ struct FileReader<'a> {
 }
 
 impl FileReader<'_> {
+    fn relative(&self, path: &str) -> PathBuf {
+        match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join(path),
+            _ => PathBuf::from(path),
+        }
+    }
+
     fn string<'v>(&self, key: &str, value: &'v toml::Value) -> Result<&'v str> {
         value
             .as_str()
@@ -468,12 +519,32 @@ mod tests {
     }
 
     #[test]
+    fn bake_paths_are_relative_to_the_file() {
+        let values = parse_file(
+            Path::new("infra/kiln.toml"),
+            "[bake]\nbase_template = \"images/base.pkr.hcl\"\nansible = \"playbooks\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            values.bake.base_template,
+            PathBuf::from("infra/images/base.pkr.hcl")
+        );
+        assert_eq!(
+            values.bake.app_template,
+            PathBuf::from("packer/app.pkr.hcl")
+        );
+        assert_eq!(values.bake.ansible, PathBuf::from("infra/playbooks"));
+        let err = file("[bake]\ntemplate = \"x\"").unwrap_err();
+        assert_eq!(err.to_string(), "kiln.toml: unknown key `bake.template`");
+    }
+
+    #[test]
     fn unknown_keys_name_the_file_the_key_and_the_allowed_ones() {
         let err = file("aap = \"shop\"").unwrap_err();
         assert_eq!(err.to_string(), "kiln.toml: unknown key `aap`");
         assert_eq!(
             err.help().unwrap(),
-            "the keys allowed here are: app, region, regions, parameter_prefix, profile, channels"
+            "the keys allowed here are: app, region, regions, parameter_prefix, profile, channels, bake"
         );
         let err = file("[channels]\nstaging = \"s\"").unwrap_err();
         assert_eq!(err.to_string(), "kiln.toml: unknown key `channels.staging`");

@@ -60,6 +60,16 @@ impl Context {
         regions
     }
 
+    /// The endpoint every AWS call goes to, when it is overridden (an emulator).
+    pub fn endpoint(&self) -> Option<&str> {
+        self.aws.endpoint()
+    }
+
+    /// EC2 in one region, for waits the registry does not cover.
+    pub fn aws_ec2(&self, region: &Region) -> crate::aws::ec2::Ec2 {
+        self.aws.ec2(region)
+    }
+
     /// The app's registry in one region; fails when no app name was given.
     pub fn registry(&self, region: &Region) -> Result<Registry> {
         Ok(Registry::new(

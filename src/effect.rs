@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::aws::Aws;
 use crate::error::Result;
 use crate::model::{AmiId, Channel, ParameterName, Region, Version};
+use crate::tools::{self, Finished, ToolCommand};
 
 /// A change to the world outside kiln.
 #[derive(Debug, Clone, Serialize)]
@@ -23,14 +24,24 @@ pub enum Change {
     #[serde(rename = "ec2:CreateTags")]
     TagImage {
         region: Region,
-        ami_id: AmiId,
+        /// `None` in a dry run: the image a bake would make.
+        ami_id: Option<AmiId>,
         tags: BTreeMap<String, String>,
+    },
+    #[serde(rename = "ec2:CopyImage")]
+    CopyImage {
+        region: Region,
+        source_region: Region,
+        /// `None` in a dry run: the image a bake would make.
+        source_ami: Option<AmiId>,
+        name: String,
     },
     #[serde(rename = "ssm:PutParameter")]
     PutParameter {
         region: Region,
         name: ParameterName,
-        value: AmiId,
+        /// `None` in a dry run: the image a bake would make.
+        value: Option<AmiId>,
         data_type: &'static str,
         description: String,
     },
@@ -53,8 +64,23 @@ impl fmt::Display for Change {
                 tags,
             } => {
                 let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                write!(f, "ec2:CreateTags {ami_id} in {region}: {}", tags.join(" "))
+                write!(
+                    f,
+                    "ec2:CreateTags {} in {region}: {}",
+                    shown(ami_id),
+                    tags.join(" ")
+                )
             }
+            Change::CopyImage {
+                region,
+                source_region,
+                source_ami,
+                name,
+            } => write!(
+                f,
+                "ec2:CopyImage {} from {source_region} to {region}: name={name}",
+                shown(source_ami)
+            ),
             Change::PutParameter {
                 region,
                 name,
@@ -63,7 +89,8 @@ impl fmt::Display for Change {
                 description,
             } => write!(
                 f,
-                "ssm:PutParameter {name} in {region}: value={value} type=String data-type={data_type} overwrite=true description=\"{description}\""
+                "ssm:PutParameter {name} in {region}: value={} type=String data-type={data_type} overwrite=true description=\"{description}\"",
+                shown(value)
             ),
             Change::LabelVersion {
                 region,
@@ -86,12 +113,19 @@ impl fmt::Display for Change {
     }
 }
 
+fn shown(ami: &Option<AmiId>) -> String {
+    ami.as_ref()
+        .map_or("(the AMI the bake makes)".to_string(), |a| a.to_string())
+}
+
 /// What applying a change gave back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     Done,
     /// A new parameter version.
     Version(Version),
+    /// A new image.
+    Image(AmiId),
     /// Dry run: recorded, not done.
     Planned,
 }
@@ -101,6 +135,7 @@ pub enum Applied {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum PlanEntry {
     Write(Change),
+    Run(ToolCommand),
     Read { what: String, reason: String },
 }
 
@@ -108,6 +143,7 @@ impl fmt::Display for PlanEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PlanEntry::Write(change) => write!(f, "would run   {change}"),
+            PlanEntry::Run(command) => write!(f, "would run   {command}"),
             PlanEntry::Read { what, reason } => write!(f, "would read  {what} ({reason})"),
         }
     }
@@ -168,8 +204,23 @@ impl Effects {
                 ami_id,
                 tags,
             } => {
+                let ami_id = ami_id.expect("a real run tags a real image");
                 self.aws.ec2(&region).tag(&ami_id, &tags).await?;
                 Ok(Applied::Done)
+            }
+            Change::CopyImage {
+                region,
+                source_region,
+                source_ami,
+                name,
+            } => {
+                let source = source_ami.expect("a real run copies a real image");
+                let copy = self
+                    .aws
+                    .ec2(&region)
+                    .copy_image(&source_region, &source, &name)
+                    .await?;
+                Ok(Applied::Image(copy))
             }
             Change::PutParameter {
                 region,
@@ -178,6 +229,7 @@ impl Effects {
                 description,
                 ..
             } => {
+                let value = value.expect("a real run publishes a real image");
                 let version = self
                     .aws
                     .ssm(&region)
@@ -196,6 +248,21 @@ impl Effects {
                 Ok(Applied::Done)
             }
         }
+    }
+
+    /// The single place a tool runs: a dry run records the command line instead.
+    /// `on_line` sees each line the tool prints and returns what to keep of it.
+    pub async fn run_tool(
+        &self,
+        command: ToolCommand,
+        on_line: impl FnMut(&str) -> String,
+    ) -> Result<Option<Finished>> {
+        if self.dry_run {
+            self.record(PlanEntry::Run(command));
+            return Ok(None);
+        }
+        tracing::info!("running {command}");
+        tools::run(&command, on_line).await.map(Some)
     }
 
     fn record(&self, entry: PlanEntry) {

@@ -21,6 +21,8 @@ pub mod exit {
     pub const NOT_FOUND: u8 = 4;
     /// AWS could not be used: no credentials, access denied, endpoint unreachable, timeout.
     pub const AWS: u8 = 5;
+    /// Stopped by SIGINT or SIGTERM (after stopping what kiln was running).
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// Where a configuration value came from, so a message can point at it.
@@ -150,6 +152,40 @@ pub enum Error {
         path: PathBuf,
         message: String,
     },
+    /// A program kiln needs could not be started.
+    ToolMissing {
+        tool: String,
+        detail: String,
+    },
+    /// A program kiln ran failed; `tail` holds its last lines.
+    ToolFailed {
+        tool: String,
+        code: Option<i32>,
+        tail: Vec<String>,
+    },
+    /// Packer succeeded but reported no AMI.
+    NoArtifact {
+        tail: Vec<String>,
+    },
+    /// Packer reported AMIs kiln cannot use.
+    BadArtifact {
+        problem: String,
+    },
+    /// The Packer template is not where kiln looked.
+    TemplateNotFound {
+        path: PathBuf,
+        role: String,
+    },
+    /// kiln was told to stop (SIGINT/SIGTERM) and stopped what it was running.
+    Interrupted {
+        signal: String,
+        what: String,
+    },
+    /// Some regions were published and others failed.
+    Regions {
+        published: Vec<String>,
+        failed: Vec<(String, String)>,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -177,6 +213,13 @@ impl Error {
             | AwsTimeout { .. }
             | AwsThrottled { .. } => exit::AWS,
             Aws { .. } | Io { .. } => exit::FAILED,
+            ToolMissing { .. }
+            | ToolFailed { .. }
+            | NoArtifact { .. }
+            | BadArtifact { .. }
+            | Regions { .. } => exit::FAILED,
+            TemplateNotFound { .. } => exit::USAGE,
+            Interrupted { .. } => exit::INTERRUPTED,
         }
     }
 
@@ -234,6 +277,20 @@ impl Error {
                 "retry later, or allow more attempts with AWS_MAX_ATTEMPTS (default 5)".into()
             }
             Aws { .. } | Io { .. } => return None,
+            ToolMissing { tool, .. } if tool == "packer" => {
+                "install Packer (Debian/Ubuntu: `apt-get install packer`; or HashiCorp's release from developer.hashicorp.com/packer/install) and make sure it is on PATH".into()
+            }
+            ToolMissing { tool, .. } => format!("install {tool} and make sure it is on PATH"),
+            TemplateNotFound { role, .. } => format!(
+                "pass --template PATH, or set {role}_template under [bake] in kiln.toml; the kiln repository's packer/ directory has reference templates"
+            ),
+            ToolFailed { .. } | NoArtifact { .. } | BadArtifact { .. } => {
+                "nothing was published; fix the template or the build and run kiln again".into()
+            }
+            Interrupted { .. } => "nothing was published; run the command again".into(),
+            Regions { .. } => {
+                "run the command again: regions already published keep their version, the others are retried".into()
+            }
         })
     }
 }
@@ -323,8 +380,50 @@ impl fmt::Display for Error {
                 message,
             } => write!(f, "{operation} failed: {code}: {message}"),
             Io { path, message } => write!(f, "{}: {message}", path.display()),
+            ToolMissing { tool, detail } => write!(f, "cannot run {tool}: {detail}"),
+            ToolFailed { tool, code, tail } => {
+                match code {
+                    Some(code) => write!(f, "{tool} failed with exit code {code}")?,
+                    None => write!(f, "{tool} was killed by a signal")?,
+                }
+                write_tail(f, tool, tail)
+            }
+            NoArtifact { tail } => {
+                write!(f, "packer finished without reporting an AMI")?;
+                write_tail(f, "packer", tail)
+            }
+            BadArtifact { problem } => write!(f, "cannot use what packer reported: {problem}"),
+            TemplateNotFound { path, role } => {
+                write!(f, "no Packer template for {role} at {}", path.display())
+            }
+            Interrupted { signal, what } => write!(f, "interrupted by {signal} while {what}"),
+            Regions { published, failed } => {
+                let failed: Vec<String> =
+                    failed.iter().map(|(r, e)| format!("{r} ({e})")).collect();
+                write!(
+                    f,
+                    "published in {}; failed in {}",
+                    if published.is_empty() {
+                        "no region".to_string()
+                    } else {
+                        published.join(", ")
+                    },
+                    failed.join(", ")
+                )
+            }
         }
     }
+}
+
+/// A tool's last lines, indented under the message.
+fn write_tail(f: &mut fmt::Formatter<'_>, tool: &str, tail: &[String]) -> fmt::Result {
+    if !tail.is_empty() {
+        write!(f, "; its last lines:")?;
+        for line in tail {
+            write!(f, "\n  {tool} | {line}")?;
+        }
+    }
+    Ok(())
 }
 
 impl std::error::Error for Error {}

@@ -10,11 +10,13 @@ pub mod config;
 pub mod context;
 pub mod effect;
 pub mod error;
+pub mod inputs;
 pub mod model;
 pub mod provenance;
 pub mod registry;
 pub mod report;
 pub mod stages;
+pub mod tools;
 pub mod ui;
 
 use cli::{Cli, Command};
@@ -40,6 +42,7 @@ pub fn run(cli: Cli) -> Result<()> {
         let dry_run = config.dry_run;
         let ctx = Context::new(config, ui).await?;
         let outcome = match &cli.command {
+            Command::Bake(args) => stages::bake::run(&ctx, args).await?,
             Command::Publish(args) => stages::publish::run(&ctx, args).await?,
             Command::Resolve(args) => stages::resolve::run(&ctx, args).await?,
             Command::Promote(args) => stages::promote::run(&ctx, args).await?,

@@ -20,7 +20,7 @@ use crate::model::{
     AmiId, AppName, Channel, ImageRef, ParameterName, ParameterPrefix, Region, Role, Selector,
     Timestamp, Version,
 };
-use crate::provenance::Provenance;
+use crate::provenance::{Provenance, tag};
 use crate::ui::Ui;
 
 /// A reference resolved to a concrete version.
@@ -160,6 +160,19 @@ impl Registry {
         Ok(Some(records))
     }
 
+    /// An available image of this app and role whose inputs hash is `hash`: a bake
+    /// with the same inputs, done before. The newest if there are several.
+    pub async fn baked_with(&self, role: Role, hash: &str) -> Result<Option<Image>> {
+        let tags = [
+            (tag::APP, self.app.as_str()),
+            (tag::ROLE, role.as_str()),
+            (tag::INPUTS_HASH, hash),
+        ];
+        let mut images = self.aws.ec2(&self.region).images_tagged(&tags).await?;
+        images.sort_by_key(|i| i.created);
+        Ok(images.pop())
+    }
+
     /// The images among `ids` that exist, by id, in one batched call.
     pub async fn images(&self, ids: &[AmiId]) -> Result<HashMap<AmiId, Image>> {
         let mut unique: Vec<AmiId> = ids.to_vec();
@@ -177,11 +190,11 @@ impl Registry {
     }
 
     /// The change that publishes `ami` as the newest version of `role`.
-    pub fn publish(&self, role: Role, ami: &AmiId, provenance: &Provenance) -> Change {
+    pub fn publish(&self, role: Role, ami: Option<&AmiId>, provenance: &Provenance) -> Change {
         Change::PutParameter {
             region: self.region.clone(),
             name: self.parameter(role),
-            value: ami.clone(),
+            value: ami.cloned(),
             data_type: IMAGE_DATA_TYPE,
             description: provenance.description(),
         }
@@ -200,12 +213,12 @@ impl Registry {
     /// The change that records provenance on an image.
     pub fn tag_image(
         &self,
-        ami: &AmiId,
+        ami: Option<&AmiId>,
         tags: std::collections::BTreeMap<String, String>,
     ) -> Change {
         Change::TagImage {
             region: self.region.clone(),
-            ami_id: ami.clone(),
+            ami_id: ami.cloned(),
             tags,
         }
     }

@@ -13,6 +13,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 pub struct Ui {
     color: bool,
     interactive: bool,
+    /// Running as a GitHub Actions step: long output goes into collapsible groups.
+    github: bool,
 }
 
 /// How often a non-interactive wait prints a line.
@@ -25,6 +27,7 @@ impl Ui {
         Self {
             color: std::io::stdout().is_terminal() && !no_color && !dumb,
             interactive: std::io::stderr().is_terminal() && !dumb,
+            github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
         }
     }
 
@@ -72,6 +75,62 @@ impl Ui {
             message,
             started: Instant::now(),
             last_line: None,
+        }
+    }
+}
+
+impl Ui {
+    /// Streams a tool's output to stderr as `TOOL | [ELAPSED] line`: under a spinner
+    /// on a terminal, inside a `::group::` in GitHub Actions.
+    pub fn stream(&self, tool: &str, title: &str) -> Stream {
+        if self.github {
+            eprintln!("::group::{title}");
+        }
+        let bar = self.interactive.then(|| {
+            let bar = ProgressBar::new_spinner().with_message(title.to_string());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Stream {
+            tool: tool.to_string(),
+            started: Instant::now(),
+            bar,
+            github: self.github,
+        }
+    }
+}
+
+pub struct Stream {
+    tool: String,
+    started: Instant,
+    bar: Option<ProgressBar>,
+    github: bool,
+}
+
+impl Stream {
+    pub fn line(&self, text: &str) {
+        let line = format!(
+            "{} | [{:>4}s] {text}",
+            self.tool,
+            self.started.elapsed().as_secs()
+        );
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        if self.github {
+            eprintln!("::endgroup::");
         }
     }
 }

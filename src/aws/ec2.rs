@@ -63,29 +63,70 @@ impl Ec2 {
                 .send();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(|e| classify("ec2:DescribeImages", &self.endpoint, e))?;
-                images.extend(page.images.unwrap_or_default().into_iter().map(|image| {
-                    Image {
-                        id: AmiId::from_aws(image.image_id.unwrap_or_default()),
-                        name: image.name,
-                        state: image
-                            .state
-                            .map(|s| s.as_str().to_string())
-                            .unwrap_or_else(|| "unknown".into()),
-                        created: image
-                            .creation_date
-                            .as_deref()
-                            .and_then(Timestamp::parse_iso),
-                        tags: image
-                            .tags
-                            .unwrap_or_default()
-                            .into_iter()
-                            .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
-                            .collect(),
-                    }
-                }));
+                images.extend(page.images.unwrap_or_default().into_iter().map(image_from));
             }
         }
         Ok(images)
+    }
+
+    /// This account's available images that carry all of `tags`.
+    pub async fn images_tagged(&self, tags: &[(&str, &str)]) -> Result<Vec<Image>> {
+        let mut request = self
+            .client
+            .describe_images()
+            .owners("self")
+            .filters(Filter::builder().name("state").values("available").build());
+        for (key, value) in tags {
+            request = request.filters(
+                Filter::builder()
+                    .name(format!("tag:{key}"))
+                    .values(*value)
+                    .build(),
+            );
+        }
+        let mut pages = request.into_paginator().send();
+        let mut images = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ec2:DescribeImages", &self.endpoint, e))?;
+            images.extend(page.images.unwrap_or_default().into_iter().map(image_from));
+        }
+        Ok(images)
+    }
+
+    /// Copies an image from another region into this one; returns the new id.
+    pub async fn copy_image(
+        &self,
+        source_region: &Region,
+        source: &AmiId,
+        name: &str,
+    ) -> Result<AmiId> {
+        let output = self
+            .client
+            .copy_image()
+            .source_region(source_region.as_str())
+            .source_image_id(source.as_str())
+            .name(name)
+            .send()
+            .await
+            .map_err(|e| classify("ec2:CopyImage", &self.endpoint, e))?;
+        Ok(AmiId::from_aws(output.image_id.unwrap_or_default()))
+    }
+
+    /// Polls until the image is available (true), failed or gone (false), or the
+    /// timeout passes (false).
+    pub async fn wait_available(&self, id: &AmiId, timeout: std::time::Duration) -> Result<bool> {
+        let started = std::time::Instant::now();
+        loop {
+            match self.image(id).await?.map(|i| i.state) {
+                Some(state) if state == "available" => return Ok(true),
+                Some(state) if state == "pending" => {}
+                _ => return Ok(false),
+            }
+            if started.elapsed() >= timeout {
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
     }
 
     /// One image, or `None` when it does not exist here.
@@ -107,5 +148,26 @@ impl Ec2 {
             .await
             .map_err(|e| classify("ec2:CreateTags", &self.endpoint, e))?;
         Ok(())
+    }
+}
+
+fn image_from(image: aws_sdk_ec2::types::Image) -> Image {
+    Image {
+        id: AmiId::from_aws(image.image_id.unwrap_or_default()),
+        name: image.name,
+        state: image
+            .state
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        created: image
+            .creation_date
+            .as_deref()
+            .and_then(Timestamp::parse_iso),
+        tags: image
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
+            .collect(),
     }
 }

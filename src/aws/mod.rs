@@ -130,6 +130,10 @@ impl Aws {
         }
     }
 
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+
     pub fn primary_region(&self) -> Option<&Region> {
         self.primary.as_ref()
     }

@@ -1,6 +1,7 @@
 //! One module per command. Each validates its own arguments, reads through the
 //! registry, sends changes through the effect gate and returns an `Outcome`.
 
+pub mod bake;
 pub mod history;
 pub mod promote;
 pub mod publish;

@@ -15,8 +15,9 @@ use crate::cli::PublishArgs;
 use crate::context::Context;
 use crate::effect::Applied;
 use crate::error::{Error, Result, Source};
-use crate::model::{AmiId, AppName, Role};
+use crate::model::{AmiId, AppName, Role, Version};
 use crate::provenance::{Provenance, tag, without_credentials};
+use crate::registry::Registry;
 use crate::report::Outcome;
 
 pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
@@ -56,36 +57,17 @@ pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
     let provenance = given
         .or(Provenance::from_tags(&existing_tags))
         .or(Provenance::from_ci(&|name| std::env::var(name).ok()));
-    let changed_tags: BTreeMap<String, String> = provenance
-        .tags(&app, role)
-        .into_iter()
-        .filter(|(key, value)| existing_tags.get(key) != Some(value))
-        .collect();
-    if !changed_tags.is_empty() {
-        ctx.effects
-            .apply(registry.tag_image(&ami, changed_tags))
-            .await?;
-    }
-
     let parameter = registry.parameter(role);
-    let version = match ctx
-        .effects
-        .apply(registry.publish(role, &ami, &provenance))
-        .await?
-    {
-        Applied::Version(version) => {
-            if wait > 0 {
-                registry
-                    .wait_readable(role, version, Duration::from_secs(wait), &ctx.ui)
-                    .await?;
-            }
-            ctx.ui.note(format!(
-                "published {ami} as version {version} of {parameter} in {region}"
-            ));
-            Some(version)
-        }
-        _ => None,
-    };
+    let version = publish_image(
+        ctx,
+        &registry,
+        role,
+        Some(&ami),
+        &existing_tags,
+        &provenance,
+        Duration::from_secs(wait),
+    )
+    .await?;
 
     let mut step_outputs = vec![
         ("ami-id", ami.to_string()),
@@ -112,6 +94,47 @@ pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
             version.map_or("(new)".to_string(), |v| v.to_string())
         )),
     })
+}
+
+/// Records provenance on an image (only the tags that differ) and adds it as the
+/// newest version of `role`, then waits until SSM has validated it. `ami` is `None`
+/// only in a dry run of a bake; the result is `None` in any dry run.
+pub(crate) async fn publish_image(
+    ctx: &Context,
+    registry: &Registry,
+    role: Role,
+    ami: Option<&AmiId>,
+    existing_tags: &BTreeMap<String, String>,
+    provenance: &Provenance,
+    wait: Duration,
+) -> Result<Option<Version>> {
+    let changed_tags: BTreeMap<String, String> = provenance
+        .tags(registry.app(), role)
+        .into_iter()
+        .filter(|(key, value)| existing_tags.get(key) != Some(value))
+        .collect();
+    if !changed_tags.is_empty() {
+        ctx.effects
+            .apply(registry.tag_image(ami, changed_tags))
+            .await?;
+    }
+    let Applied::Version(version) = ctx
+        .effects
+        .apply(registry.publish(role, ami, provenance))
+        .await?
+    else {
+        return Ok(None);
+    };
+    if !wait.is_zero() {
+        registry.wait_readable(role, version, wait, &ctx.ui).await?;
+    }
+    ctx.ui.note(format!(
+        "published {} as version {version} of {} in {}",
+        ami.map_or("?".to_string(), |a| a.to_string()),
+        registry.parameter(role),
+        registry.region()
+    ));
+    Ok(Some(version))
 }
 
 /// Refuses images that are not ready, revoked, or tagged for another app or role.

@@ -1,0 +1,544 @@
+//! `kiln bake base` / `kiln bake app`: a golden image with Packer, published to the
+//! registry of every configured region.
+//!
+//! `bake app` builds on the registry's base (`--base REF`), never on an id passed
+//! through a file. Bakes are done once: the inputs hash (template, Ansible tree,
+//! variables, source AMI) is tagged on the image, and an available image with the
+//! same hash is published again instead of baked. Nothing is published unless
+//! Packer succeeded and reported an AMI for the primary region.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use serde::Serialize;
+use serde_json::json;
+
+use super::publish::publish_image;
+use crate::aws::ec2::Image;
+use crate::cli::BakeArgs;
+use crate::context::Context;
+use crate::effect::Applied;
+use crate::error::{Error, Result, Source};
+use crate::inputs::BakeInputs;
+use crate::model::{AmiId, ImageRef, Region, Role, Selector, Timestamp, Version};
+use crate::provenance::Provenance;
+use crate::registry::Registry;
+use crate::report::{Outcome, Table};
+use crate::tools::packer::{self, Line};
+
+/// How long a copy to another region may take to become available.
+const COPY_TIMEOUT: Duration = Duration::from_secs(45 * 60);
+
+/// How an image came to be in a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum How {
+    /// Packer built it here now.
+    Baked,
+    /// Copied here from the primary region.
+    Copied,
+    /// An earlier bake with the same inputs.
+    Reused,
+}
+
+/// One region's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionResult {
+    pub region: Region,
+    pub ami_id: Option<AmiId>,
+    pub version: Option<Version>,
+    pub how: How,
+    /// Whether a new registry version was added (false: it already was the latest).
+    pub published: bool,
+}
+
+pub async fn run(ctx: &Context, args: &BakeArgs) -> Result<Outcome> {
+    let role = Role::parse(&args.role, &Source::Argument("ROLE"))?;
+    let template = args.template.clone().unwrap_or_else(|| match role {
+        Role::Base => ctx.config.bake.base_template.clone(),
+        Role::App => ctx.config.bake.app_template.clone(),
+    });
+    if !template.exists() {
+        return Err(Error::TemplateNotFound {
+            path: template,
+            role: role.to_string(),
+        });
+    }
+    let vars = parse_vars(&args.vars)?;
+    for file in &args.var_files {
+        if !file.is_file() {
+            return Err(Error::Io {
+                path: file.clone(),
+                message: "variable file not found (--var-file)".into(),
+            });
+        }
+    }
+    let wait = Duration::from_secs(super::parse_count(
+        &args.wait,
+        "--wait",
+        "a number of seconds",
+    )?);
+    let region = ctx.region();
+    let registry = ctx.registry(&region)?;
+
+    let base = match role {
+        Role::Base => None,
+        Role::App => resolve_base(ctx, &registry, args.base.as_deref()).await?,
+    };
+    let source_ami = base.as_ref().map(|(ami, _)| ami.clone());
+    let hash = BakeInputs {
+        role,
+        source_ami: source_ami.as_ref(),
+        template: &template,
+        ansible: &ctx.config.bake.ansible,
+        vars: &vars,
+        var_files: &args.var_files,
+    }
+    .hash()?;
+    let provenance = Provenance {
+        inputs_hash: Some(hash.clone()),
+        base_ami: source_ami.clone(),
+        base_version: base.as_ref().map(|(_, v)| *v),
+        ..Provenance::from_ci(&|name| std::env::var(name).ok())
+    };
+
+    // Bake once: an image with these inputs is published again, not baked again.
+    let earlier = match args.force {
+        true => None,
+        false => ctx
+            .effects
+            .read(
+                format!("ec2:DescribeImages tagged kiln:inputs-hash={hash} in {region}"),
+                registry.baked_with(role, &hash),
+            )
+            .await?
+            .flatten(),
+    };
+    let (primary, artifacts) =
+        match earlier {
+            Some(image) => {
+                ctx.ui.note(format!(
+                "inputs unchanged since {} was baked ({hash}); not baking (--force bakes anyway)",
+                image.id
+            ));
+                (Some(image), Default::default())
+            }
+            None => {
+                let artifacts = bake(
+                    ctx,
+                    &registry,
+                    role,
+                    &template,
+                    &vars,
+                    &args.var_files,
+                    &source_ami,
+                    &hash,
+                )
+                .await?;
+                let primary =
+                    match &artifacts {
+                        Some(amis) => Some(amis.get(&region).cloned().ok_or_else(|| {
+                            Error::BadArtifact {
+                                problem: format!(
+                                    "Packer built in {} but not in the primary region {region}",
+                                    amis.keys()
+                                        .map(Region::to_string)
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                            }
+                        })?),
+                        None => None,
+                    };
+                let image = primary.map(|id| Image {
+                    id,
+                    name: None,
+                    state: "available".into(),
+                    created: None,
+                    tags: Default::default(),
+                });
+                (image, artifacts.unwrap_or_default())
+            }
+        };
+    let how = if artifacts.is_empty() && primary.is_some() {
+        How::Reused
+    } else {
+        How::Baked
+    };
+
+    let mut results = vec![
+        publish_new(
+            ctx,
+            &registry,
+            role,
+            primary.as_ref(),
+            &provenance,
+            wait,
+            how,
+        )
+        .await?,
+    ];
+    let extra: Vec<Region> = ctx.regions().into_iter().skip(1).collect();
+    let primary_id = primary.as_ref().map(|i| i.id.clone());
+    let spreads = extra.iter().map(|target| {
+        spread(
+            ctx,
+            role,
+            &hash,
+            &region,
+            primary_id.as_ref(),
+            target,
+            artifacts.get(target),
+            &provenance,
+            wait,
+        )
+    });
+    let mut failed = Vec::new();
+    for (target, result) in extra.iter().zip(join_all(spreads).await) {
+        match result {
+            Ok(result) => results.push(result),
+            Err(error) => failed.push((target.to_string(), error.to_string())),
+        }
+    }
+    if !failed.is_empty() {
+        return Err(Error::Regions {
+            published: results.iter().map(|r| r.region.to_string()).collect(),
+            failed,
+        });
+    }
+    Ok(outcome(ctx, role, &registry, &hash, &provenance, results))
+}
+
+/// The base an app is built on: its AMI and registry version.
+async fn resolve_base(
+    ctx: &Context,
+    registry: &Registry,
+    given: Option<&str>,
+) -> Result<Option<(AmiId, Version)>> {
+    let source = Source::Flag("--base");
+    let reference = ImageRef::parse(given.unwrap_or("base"), &source, &ctx.config.channels.all())?;
+    if reference.role != Role::Base {
+        return Err(Error::InvalidValue {
+            source,
+            value: reference.to_string(),
+            expected: "a base reference: base, base:CHANNEL or base:VERSION".into(),
+        });
+    }
+    let what = format!(
+        "ssm:GetParameter {reference} of {}",
+        registry.parameter(Role::Base)
+    );
+    let entry = ctx.effects.read(what, registry.resolve(&reference)).await?;
+    Ok(entry.map(|e| (e.ami_id, e.version)))
+}
+
+/// Runs Packer; the AMI of each region it reports, or `None` in a dry run.
+#[allow(clippy::too_many_arguments)]
+async fn bake(
+    ctx: &Context,
+    registry: &Registry,
+    role: Role,
+    template: &std::path::Path,
+    vars: &[(String, String)],
+    var_files: &[PathBuf],
+    source_ami: &Option<AmiId>,
+    hash: &str,
+) -> Result<Option<std::collections::BTreeMap<Region, AmiId>>> {
+    let ci = Provenance::from_ci(&|name| std::env::var(name).ok());
+    let mut context = vec![
+        ("kiln_app", registry.app().to_string()),
+        ("kiln_role", role.to_string()),
+        ("kiln_region", registry.region().to_string()),
+        (
+            "kiln_source_ami",
+            source_ami
+                .as_ref()
+                .map(AmiId::to_string)
+                .unwrap_or_default(),
+        ),
+        ("kiln_ami_name", ami_name(registry, role, hash)),
+        ("kiln_git_sha", ci.git_sha.unwrap_or_default()),
+        ("kiln_build_url", ci.build_url.unwrap_or_default()),
+    ];
+    if let Some(endpoint) = ctx.endpoint() {
+        context.push(("kiln_ec2_endpoint", endpoint.to_string()));
+    }
+    let command = packer::build_command(template, &context, vars, var_files);
+    let stream = ctx
+        .ui
+        .stream("packer", &format!("packer build {}", template.display()));
+    let mut artifacts = Vec::new();
+    let finished = ctx
+        .effects
+        .run_tool(command.clone(), |raw| match packer::parse_line(raw) {
+            Some(Line::Ui { message, .. }) => {
+                let message = command.redact(&message);
+                for line in message.lines() {
+                    stream.line(line);
+                }
+                message
+            }
+            Some(artifact @ Line::Artifact { .. }) => {
+                artifacts.push(artifact);
+                String::new()
+            }
+            Some(Line::Other) => String::new(),
+            None => {
+                let line = command.redact(raw);
+                stream.line(&line);
+                line
+            }
+        })
+        .await?;
+    drop(stream);
+    let Some(finished) = finished else {
+        return Ok(None);
+    };
+    if let Some(signal) = finished.interrupted {
+        return Err(Error::Interrupted {
+            signal: signal.to_string(),
+            what: "packer was building (it was stopped and cleaned up; nothing was published)"
+                .into(),
+        });
+    }
+    if finished.code != Some(0) {
+        return Err(Error::ToolFailed {
+            tool: "packer".into(),
+            code: finished.code,
+            tail: finished.tail,
+        });
+    }
+    let amis = packer::amis(&artifacts).map_err(|problem| Error::BadArtifact { problem })?;
+    if amis.is_empty() {
+        return Err(Error::NoArtifact {
+            tail: finished.tail,
+        });
+    }
+    Ok(Some(amis))
+}
+
+/// A unique, sortable AMI name: app, role, UTC time and the start of the inputs hash.
+fn ami_name(registry: &Registry, role: Role, hash: &str) -> String {
+    let time: String = Timestamp::now()
+        .rfc3339()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let short: String = hash
+        .trim_start_matches("sha256:")
+        .chars()
+        .take(12)
+        .collect();
+    format!("{}-{role}-{time}-{short}", registry.app())
+}
+
+/// Publishes `image` unless it already is the role's latest version in that region.
+async fn publish_new(
+    ctx: &Context,
+    registry: &Registry,
+    role: Role,
+    image: Option<&Image>,
+    provenance: &Provenance,
+    wait: Duration,
+    how: How,
+) -> Result<RegionResult> {
+    let latest = match image {
+        Some(_) => latest(registry, role).await?,
+        None => None,
+    };
+    let unchanged = match (image, &latest) {
+        (Some(image), Some((ami, _))) => ami == &image.id,
+        _ => false,
+    };
+    let version = if unchanged {
+        let version = latest.map(|(_, v)| v);
+        ctx.ui.note(format!(
+            "{} is already version {} of {} in {}; nothing to publish",
+            image.map_or(String::new(), |i| i.id.to_string()),
+            version.unwrap_or_default(),
+            registry.parameter(role),
+            registry.region()
+        ));
+        version
+    } else {
+        let tags = image.map(|i| i.tags.clone()).unwrap_or_default();
+        publish_image(
+            ctx,
+            registry,
+            role,
+            image.map(|i| &i.id),
+            &tags,
+            provenance,
+            wait,
+        )
+        .await?
+    };
+    Ok(RegionResult {
+        region: registry.region().clone(),
+        ami_id: image.map(|i| i.id.clone()),
+        version,
+        how,
+        published: !unchanged,
+    })
+}
+
+/// The role's latest AMI and version, or `None` when it was never published.
+async fn latest(registry: &Registry, role: Role) -> Result<Option<(AmiId, Version)>> {
+    let reference = ImageRef {
+        role,
+        selector: Selector::Latest,
+    };
+    match registry.resolve(&reference).await {
+        Ok(entry) => Ok(Some((entry.ami_id, entry.version))),
+        Err(Error::ParameterNotFound { .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Puts the image into another region: Packer's own copy (`ami_regions`), an
+/// earlier copy with the same inputs, or a new copy; then publishes it there once
+/// it is available.
+#[allow(clippy::too_many_arguments)]
+async fn spread(
+    ctx: &Context,
+    role: Role,
+    hash: &str,
+    source_region: &Region,
+    source: Option<&AmiId>,
+    target: &Region,
+    from_packer: Option<&AmiId>,
+    provenance: &Provenance,
+    wait: Duration,
+) -> Result<RegionResult> {
+    let registry = ctx.registry(target)?;
+    let existing = match from_packer {
+        Some(ami) => Some((ami.clone(), How::Baked)),
+        None => ctx
+            .effects
+            .read(
+                format!("ec2:DescribeImages tagged kiln:inputs-hash={hash} in {target}"),
+                registry.baked_with(role, hash),
+            )
+            .await?
+            .flatten()
+            .map(|image| (image.id, How::Reused)),
+    };
+    let (ami, how) = match existing {
+        Some(found) => (Some(found.0), found.1),
+        None => {
+            let change = crate::effect::Change::CopyImage {
+                region: target.clone(),
+                source_region: source_region.clone(),
+                source_ami: source.cloned(),
+                name: format!(
+                    "{}-{role}-{}",
+                    registry.app(),
+                    hash.trim_start_matches("sha256:")
+                        .chars()
+                        .take(12)
+                        .collect::<String>()
+                ),
+            };
+            match ctx.effects.apply(change).await? {
+                Applied::Image(copy) => {
+                    let ec2 = ctx.aws_ec2(target);
+                    if !ec2.wait_available(&copy, COPY_TIMEOUT).await? {
+                        return Err(Error::AmiNotAvailable {
+                            ami: copy.to_string(),
+                            state: "not available after copying".into(),
+                        });
+                    }
+                    (Some(copy), How::Copied)
+                }
+                _ => (None, How::Copied),
+            }
+        }
+    };
+    let image = ami.map(|id| Image {
+        id,
+        name: None,
+        state: "available".into(),
+        created: None,
+        tags: Default::default(),
+    });
+    publish_new(ctx, &registry, role, image.as_ref(), provenance, wait, how).await
+}
+
+/// `--var NAME=VALUE` pairs.
+fn parse_vars(given: &[String]) -> Result<Vec<(String, String)>> {
+    given
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+            _ => Err(Error::InvalidValue {
+                source: Source::Flag("--var"),
+                value: pair.clone(),
+                expected: "NAME=VALUE".into(),
+            }),
+        })
+        .collect()
+}
+
+fn outcome(
+    ctx: &Context,
+    role: Role,
+    registry: &Registry,
+    hash: &str,
+    provenance: &Provenance,
+    results: Vec<RegionResult>,
+) -> Outcome {
+    let primary = &results[0];
+    let mut table = Table::new(vec!["REGION", "AMI", "VERSION", "HOW"]);
+    for result in &results {
+        table.row(vec![
+            result.region.to_string(),
+            result.ami_id.as_ref().map_or("-".into(), |a| a.to_string()),
+            result.version.map_or("-".into(), |v| v.to_string()),
+            format!("{:?}", result.how).to_lowercase()
+                + if result.published {
+                    ""
+                } else {
+                    " (already published)"
+                },
+        ]);
+    }
+    let mut step_outputs = vec![
+        ("inputs-hash", hash.to_string()),
+        ("baked", (primary.how == How::Baked).to_string()),
+    ];
+    if let Some(ami) = &primary.ami_id {
+        step_outputs.push(("ami-id", ami.to_string()));
+    }
+    if let Some(version) = primary.version {
+        step_outputs.push(("version", version.to_string()));
+    }
+    let text = if ctx.effects.dry_run() {
+        String::new()
+    } else {
+        table.render(&ctx.ui)
+    };
+    Outcome {
+        text,
+        json: json!({
+            "role": role,
+            "parameter": registry.parameter(role),
+            "inputs_hash": hash,
+            "baked": primary.how == How::Baked,
+            "source_ami": provenance.base_ami,
+            "base_version": provenance.base_version,
+            "regions": results,
+        }),
+        summary: Some(format!(
+            "**kiln bake {role}**: `{}` version {} in {} ({})",
+            primary
+                .ami_id
+                .as_ref()
+                .map_or("(dry run)".into(), |a| a.to_string()),
+            primary.version.map_or("-".into(), |v| v.to_string()),
+            primary.region,
+            format!("{:?}", primary.how).to_lowercase()
+        )),
+        step_outputs,
+    }
+}
