@@ -190,7 +190,7 @@ mod tests {
             "CHECKPOINT_DISABLE=1 PKR_VAR_kiln_app=shop packer build -machine-readable -var-file=prod.pkrvars.hcl -var size=t3.small -var 'db_password=<redacted>' packer/app.pkr.hcl"
         );
         assert_eq!(
-            command.args[5], "db_password=hunter2",
+            command.args[6], "db_password=hunter2",
             "the real value reaches Packer"
         );
     }
