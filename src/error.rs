@@ -419,7 +419,7 @@ impl fmt::Display for Error {
 fn write_tail(f: &mut fmt::Formatter<'_>, tool: &str, tail: &[String]) -> fmt::Result {
     if !tail.is_empty() {
         write!(f, "; its last lines:")?;
-        for line in tail {
+        for line in tail.iter().flat_map(|entry| entry.lines()) {
             write!(f, "\n  {tool} | {line}")?;
         }
     }

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod bake;
 mod config_file;
 mod demo;
 mod dry_run;

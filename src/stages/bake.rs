@@ -318,13 +318,19 @@ async fn bake(
     Ok(Some(amis))
 }
 
-/// A unique, sortable AMI name: app, role, UTC time and the start of the inputs hash.
+/// A unique, sortable AMI name: app, role, UTC time to the millisecond and the
+/// start of the inputs hash (`shop-app-20261123T160954.123Z-eb9ee6fee7b1`).
 fn ami_name(registry: &Registry, role: Role, hash: &str) -> String {
-    let time: String = Timestamp::now()
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_millis())
+        .unwrap_or(0);
+    let seconds: String = Timestamp::now()
         .rfc3339()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
+    let time = format!("{}.{millis:03}Z", seconds.trim_end_matches('Z'));
     let short: String = hash
         .trim_start_matches("sha256:")
         .chars()

@@ -153,6 +153,7 @@ pub async fn run(
     let mut interrupt = signal(SignalKind::interrupt()).ok();
     let mut terminate = signal(SignalKind::terminate()).ok();
     let mut interrupted = None;
+    let mut exited = None;
     let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL_LINES);
     let keep = |line: String, tail: &mut VecDeque<String>| {
         if line.is_empty() {
@@ -165,6 +166,12 @@ pub async fn run(
     };
     while out_open || err_open {
         tokio::select! {
+            status = child.wait(), if exited.is_none() => {
+                exited = Some(status);
+                // The tool is gone; whatever it left in its process group (a
+                // provisioner's `sleep`) would hold the pipes open: end it.
+                kill_group(pid);
+            },
             line = stdout.next_line(), if out_open => match line {
                 Ok(Some(line)) => keep(on_line(&line), &mut tail),
                 _ => out_open = false,
@@ -183,7 +190,11 @@ pub async fn run(
             },
         }
     }
-    let status = child.wait().await.map_err(|e| Error::ToolMissing {
+    let status = match exited {
+        Some(status) => status,
+        None => child.wait().await,
+    }
+    .map_err(|e| Error::ToolMissing {
         tool: command.program.clone(),
         detail: e.to_string(),
     })?;
@@ -203,9 +214,19 @@ async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
 
 fn forward(pid: Option<u32>, signal: libc::c_int) {
     if let Some(pid) = pid {
-        // SAFETY: kill(2) with a pid kiln spawned and has not reaped yet.
+        // SAFETY: kill(2) on the tool kiln spawned.
         unsafe {
             libc::kill(pid as libc::pid_t, signal);
+        }
+    }
+}
+
+/// Ends what is left of a finished tool's process group (it leads its own group).
+fn kill_group(pid: Option<u32>) {
+    if let Some(pid) = pid {
+        // SAFETY: kill(2) on the process group kiln created for the tool.
+        unsafe {
+            libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
         }
     }
 }

@@ -129,7 +129,11 @@ pub fn amis(lines: &[Line]) -> Result<BTreeMap<Region, AmiId>, String> {
         }
         for pair in value.split("%!(PACKER_COMMA)").filter(|p| !p.is_empty()) {
             let Some((region, ami)) = pair.split_once(':') else {
-                return Err(format!("artifact id `{pair}` is not REGION:AMI"));
+                if pair.starts_with("ami-") {
+                    return Err(format!("artifact id `{pair}` is not REGION:AMI"));
+                }
+                // Not an image (the null builder's `Null`, a file path, …).
+                continue;
             };
             let source = crate::error::Source::Argument("artifact id");
             let region = Region::parse(region, &source).map_err(|e| e.to_string())?;
@@ -279,6 +283,17 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn artifacts_of_other_builders_are_not_amis() {
+        let null = "\
+1795450166,null.none,artifact-count,1
+1795450166,null.none,artifact,0,builder-id,fnoeding.null
+1795450166,null.none,artifact,0,id,Null
+1795450166,null.none,artifact,0,string,Did not export anything. This is the null builder
+";
+        assert!(amis(&parse_all(null)).unwrap().is_empty());
     }
 
     #[test]

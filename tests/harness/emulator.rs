@@ -220,6 +220,58 @@ impl Emulator {
         })
     }
 
+    /// Every image of an app (tag kiln:app), by id.
+    pub fn app_images(&self, app: &str) -> Vec<String> {
+        self.block_on(async |ec2, _| {
+            let out = ec2
+                .describe_images()
+                .owners("self")
+                .filters(Filter::builder().name("tag:kiln:app").values(app).build())
+                .send()
+                .await
+                .unwrap();
+            let mut ids: Vec<String> = out
+                .images()
+                .iter()
+                .filter_map(|i| i.image_id().map(str::to_string))
+                .collect();
+            ids.sort();
+            ids
+        })
+    }
+
+    /// Instances started for an app's test bakes (tag kiln-test-app) that are not
+    /// terminated.
+    pub fn live_bake_instances(&self, app: &str) -> Vec<String> {
+        self.block_on(async |ec2, _| {
+            let out = ec2
+                .describe_instances()
+                .filters(
+                    Filter::builder()
+                        .name("tag:kiln-test-app")
+                        .values(app)
+                        .build(),
+                )
+                .filters(
+                    Filter::builder()
+                        .name("instance-state-name")
+                        .values("pending")
+                        .values("running")
+                        .values("stopping")
+                        .values("stopped")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            out.reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .filter_map(|i| i.instance_id().map(str::to_string))
+                .collect()
+        })
+    }
+
     /// Adds a version without kiln (to build up history fast).
     pub fn put_version(&self, name: &str, value: &str) -> i64 {
         self.block_on(async |_, ssm| {

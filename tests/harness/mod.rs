@@ -106,6 +106,15 @@ impl Kiln {
         &self.dir
     }
 
+    /// Starts kiln without waiting (for tests that signal it).
+    pub fn spawn(mut self) -> std::process::Child {
+        self.command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the kiln binary starts")
+    }
+
     pub fn run(mut self) -> Run {
         let output = self.command.output().expect("the kiln binary runs");
         Run {
@@ -114,6 +123,17 @@ impl Kiln {
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
     }
+}
+
+/// A Packer template directory for the emulator: tests/packer/variables.pkr.hcl
+/// with tests/packer/NAME.pkr.hcl, copied to a scratch directory of its own so a
+/// test may change it.
+pub fn packer_template(name: &str) -> PathBuf {
+    let dir = scratch_dir(&format!("packer-{name}"));
+    for file in ["variables.pkr.hcl".to_string(), format!("{name}.pkr.hcl")] {
+        std::fs::copy(root().join("tests/packer").join(&file), dir.join(&file)).unwrap();
+    }
+    dir
 }
 
 /// Runs kiln against the emulator and asserts it succeeded.
