@@ -28,5 +28,9 @@ fn the_demo_runs_the_pipeline_against_the_emulator() {
         stdout.contains("dry run: nothing was changed; the plan:"),
         "{stdout}"
     );
+    assert!(
+        stderr.contains("not baking (--force bakes anyway)"),
+        "the second app bake was not skipped:\n{stderr}"
+    );
     assert!(stderr.ends_with("no files, no account\n"), "{stderr}");
 }
