@@ -350,3 +350,31 @@ fn extra_regions_get_a_copy_published_once_available() {
     assert_eq!(west["ami_id"], copy);
     assert_eq!(west["version"], 1);
 }
+
+#[test]
+fn amis_packer_made_in_other_regions_are_published_there_without_a_copy() {
+    let app = unique_app("bake-ami-regions");
+    let run = kiln()
+        .env("KILN_REGIONS", "eu-west-1")
+        .args(["--app", &app, "bake", "base", "--template"])
+        .args([packer_template("regions")])
+        .run()
+        .ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(
+        lines[1].starts_with(REGION) && lines[1].ends_with("1        baked"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[2].starts_with("eu-west-1  ami-") && lines[2].ends_with("1        baked"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("packer | [   0s] eu-west-1: ami-"),
+        "the eu-west-1 AMI came from Packer:\n{}",
+        run.stderr
+    );
+}
