@@ -32,7 +32,7 @@ fn bake_base_publishes_the_ami_packer_made() {
     );
     assert!(
         run.stderr
-            .contains("packer | [   0s] ==> amazon-ebs.base: Creating AMI"),
+            .contains("s] ==> amazon-ebs.base: Creating AMI"),
         "{}",
         run.stderr
     );
@@ -306,7 +306,7 @@ fn secret_variables_never_reach_the_output() {
         .ok();
     assert!(
         run.stderr
-            .contains("packer | [   0s]     amazon-ebs.secret: using token <redacted>"),
+            .contains("s]     amazon-ebs.secret: using token <redacted>"),
         "{}",
         run.stderr
     );
@@ -373,7 +373,7 @@ fn amis_packer_made_in_other_regions_are_published_there_without_a_copy() {
         run.stdout
     );
     assert!(
-        run.stderr.contains("packer | [   0s] eu-west-1: ami-"),
+        run.stderr.contains("s] eu-west-1: ami-"),
         "the eu-west-1 AMI came from Packer:\n{}",
         run.stderr
     );
