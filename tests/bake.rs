@@ -31,8 +31,7 @@ fn bake_base_publishes_the_ami_packer_made() {
         )
     );
     assert!(
-        run.stderr
-            .contains("s] ==> amazon-ebs.base: Creating AMI"),
+        run.stderr.contains("s] ==> amazon-ebs.base: Creating AMI"),
         "{}",
         run.stderr
     );
@@ -377,4 +376,58 @@ fn amis_packer_made_in_other_regions_are_published_there_without_a_copy() {
         "the eu-west-1 AMI came from Packer:\n{}",
         run.stderr
     );
+}
+
+#[test]
+fn bake_reports_as_json_and_github_step_outputs() {
+    let app = unique_app("bake-json");
+    let run = kiln();
+    let outputs = run.dir().join("github_output");
+    let json = run
+        .env("GITHUB_OUTPUT", &outputs)
+        .args([
+            "--app",
+            &app,
+            "--output",
+            "json",
+            "bake",
+            "base",
+            "--template",
+        ])
+        .args([packer_template("base")])
+        .run()
+        .ok()
+        .json();
+    let (version, ami) = latest(&app, "base");
+    assert_eq!(json["role"], "base");
+    assert_eq!(json["parameter"], format!("/kiln/{app}/base"));
+    assert_eq!(json["baked"], true);
+    assert_eq!(json["regions"][0]["ami_id"], ami.as_str());
+    assert_eq!(json["regions"][0]["version"], version);
+    assert_eq!(json["regions"][0]["how"], "baked");
+    let hash = json["inputs_hash"].as_str().unwrap().to_string();
+    assert_eq!(
+        std::fs::read_to_string(outputs).unwrap(),
+        format!("inputs-hash={hash}\nbaked=true\nami-id={ami}\nversion=1\n")
+    );
+}
+
+#[test]
+fn malformed_variables_are_usage_errors() {
+    kiln()
+        .args([
+            "--app",
+            "shop",
+            "bake",
+            "base",
+            "--var",
+            "novalue",
+            "--template",
+        ])
+        .args([packer_template("base")])
+        .run()
+        .fails(
+            2,
+            "error: invalid value `novalue` in --var: expected NAME=VALUE\n",
+        );
 }
