@@ -181,19 +181,19 @@ pub async fn run(ctx: &Context, args: &BakeArgs) -> Result<Outcome> {
     ];
     let extra: Vec<Region> = ctx.regions().into_iter().skip(1).collect();
     let primary_id = primary.as_ref().map(|i| i.id.clone());
-    let spreads = extra.iter().map(|target| {
-        spread(
-            ctx,
-            role,
-            &hash,
-            &region,
-            primary_id.as_ref(),
-            target,
-            artifacts.get(target),
-            &provenance,
-            wait,
-        )
-    });
+    let copies = Copies {
+        role,
+        hash: &hash,
+        source_region: &region,
+        source: primary_id.as_ref(),
+        // Only a reused image may reuse earlier copies: a new bake is copied anew.
+        reuse_earlier: how == How::Reused,
+        provenance: &provenance,
+        wait,
+    };
+    let spreads = extra
+        .iter()
+        .map(|target| copies.spread(ctx, target, artifacts.get(target)));
     let mut failed = Vec::new();
     for (target, result) in extra.iter().zip(join_all(spreads).await) {
         match result {
@@ -402,73 +402,91 @@ async fn latest(registry: &Registry, role: Role) -> Result<Option<(AmiId, Versio
     }
 }
 
-/// Puts the image into another region: Packer's own copy (`ami_regions`), an
-/// earlier copy with the same inputs, or a new copy; then publishes it there once
-/// it is available.
-#[allow(clippy::too_many_arguments)]
-async fn spread(
-    ctx: &Context,
+/// What every extra region gets from the primary one.
+struct Copies<'a> {
     role: Role,
-    hash: &str,
-    source_region: &Region,
-    source: Option<&AmiId>,
-    target: &Region,
-    from_packer: Option<&AmiId>,
-    provenance: &Provenance,
+    hash: &'a str,
+    source_region: &'a Region,
+    /// `None` in a dry run.
+    source: Option<&'a AmiId>,
+    reuse_earlier: bool,
+    provenance: &'a Provenance,
     wait: Duration,
-) -> Result<RegionResult> {
-    let registry = ctx.registry(target)?;
-    let existing = match from_packer {
-        Some(ami) => Some((ami.clone(), How::Baked)),
-        None => ctx
-            .effects
-            .read(
-                format!("ec2:DescribeImages tagged kiln:inputs-hash={hash} in {target}"),
-                registry.baked_with(role, hash),
-            )
-            .await?
-            .flatten()
-            .map(|image| (image.id, How::Reused)),
-    };
-    let (ami, how) = match existing {
-        Some(found) => (Some(found.0), found.1),
-        None => {
-            let change = crate::effect::Change::CopyImage {
-                region: target.clone(),
-                source_region: source_region.clone(),
-                source_ami: source.cloned(),
-                name: format!(
-                    "{}-{role}-{}",
-                    registry.app(),
-                    hash.trim_start_matches("sha256:")
-                        .chars()
-                        .take(12)
-                        .collect::<String>()
-                ),
-            };
-            match ctx.effects.apply(change).await? {
-                Applied::Image(copy) => {
-                    let ec2 = ctx.aws_ec2(target);
-                    if !ec2.wait_available(&copy, COPY_TIMEOUT).await? {
-                        return Err(Error::AmiNotAvailable {
-                            ami: copy.to_string(),
-                            state: "not available after copying".into(),
-                        });
+}
+
+impl Copies<'_> {
+    /// Puts the image into another region: Packer's own copy (`ami_regions`), an
+    /// earlier copy with the same inputs (when the primary image was reused), or a
+    /// new copy; then publishes it there once it is available.
+    async fn spread(
+        &self,
+        ctx: &Context,
+        target: &Region,
+        from_packer: Option<&AmiId>,
+    ) -> Result<RegionResult> {
+        let Self {
+            role,
+            hash,
+            source_region,
+            source,
+            reuse_earlier,
+            provenance,
+            wait,
+        } = *self;
+        let registry = ctx.registry(target)?;
+        let existing = match from_packer {
+            Some(ami) => Some((ami.clone(), How::Baked)),
+            None if !reuse_earlier => None,
+            None => ctx
+                .effects
+                .read(
+                    format!("ec2:DescribeImages tagged kiln:inputs-hash={hash} in {target}"),
+                    registry.baked_with(role, hash),
+                )
+                .await?
+                .flatten()
+                .map(|image| (image.id, How::Reused)),
+        };
+        let (ami, how) = match existing {
+            Some(found) => (Some(found.0), found.1),
+            None => {
+                let change = crate::effect::Change::CopyImage {
+                    region: target.clone(),
+                    source_region: source_region.clone(),
+                    source_ami: source.cloned(),
+                    name: format!(
+                        "{}-{role}-{}",
+                        registry.app(),
+                        hash.trim_start_matches("sha256:")
+                            .chars()
+                            .take(12)
+                            .collect::<String>()
+                    ),
+                };
+                match ctx.effects.apply(change).await? {
+                    Applied::Image(copy) => {
+                        let ec2 = ctx.aws_ec2(target);
+                        if !ec2.wait_available(&copy, COPY_TIMEOUT).await? {
+                            return Err(Error::AmiNotAvailable {
+                                ami: copy.to_string(),
+                                state: "not available after copying".into(),
+                            });
+                        }
+                        (Some(copy), How::Copied)
                     }
-                    (Some(copy), How::Copied)
+                    _ => (None, How::Copied),
                 }
-                _ => (None, How::Copied),
             }
-        }
-    };
-    let image = ami.map(|id| Image {
-        id,
-        name: None,
-        state: "available".into(),
-        created: None,
-        tags: Default::default(),
-    });
-    publish_new(ctx, &registry, role, image.as_ref(), provenance, wait, how).await
+        };
+        let image = ami.map(|id| Image {
+            id,
+            name: None,
+            state: "available".into(),
+            created: None,
+            tags: Default::default(),
+        });
+        publish_new(ctx, &registry, role, image.as_ref(), provenance, wait, how).await
+    }
 }
 
 /// `--var NAME=VALUE` pairs.
