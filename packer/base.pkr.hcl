@@ -110,6 +110,8 @@ build {
     playbook_file    = "${path.root}/../ansible/base.yml"
     user             = "ubuntu"
     ansible_env_vars = ["ANSIBLE_CONFIG=${path.root}/../ansible/ansible.cfg"]
+    # The agents are downloaded from the bake region's buckets.
+    extra_arguments = ["--extra-vars", "base_aws_region=${var.kiln_region}"]
   }
 
   # Leave no host keys or logs of the bake in the image.
