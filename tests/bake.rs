@@ -431,3 +431,28 @@ fn malformed_variables_are_usage_errors() {
             "error: invalid value `novalue` in --var: expected NAME=VALUE\n",
         );
 }
+
+#[test]
+fn a_failed_region_fails_the_bake_and_names_what_was_published() {
+    let app = unique_app("bake-region-fail");
+    // The emulator refuses a region it does not know, as AWS refuses one that is
+    // not enabled for the account.
+    let run = kiln()
+        .env("KILN_REGIONS", "eu-west-1,xx-nowhere-1")
+        .args(["--app", &app, "bake", "base", "--template"])
+        .args([packer_template("base")])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let error = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap();
+    assert!(
+        error.starts_with(&format!(
+            "error: published in {REGION}, eu-west-1; failed in xx-nowhere-1 (ec2:CopyImage failed: "
+        )),
+        "{error}"
+    );
+    assert_eq!(latest(&app, "base").0, 1);
+}
