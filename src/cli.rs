@@ -60,6 +60,8 @@ pub enum Command {
     Bake(BakeArgs),
     /// Add an AMI to the registry as the newest version of ROLE; prints the version
     Publish(PublishArgs),
+    /// Gate an image on its Goss results; promote it to the tested channel on a pass
+    Verify(VerifyArgs),
     /// Print the AMI id a reference points at (ROLE, ROLE:CHANNEL, ROLE:VERSION)
     Resolve(ResolveArgs),
     /// Move a channel label to the version REF names
@@ -92,6 +94,22 @@ pub struct BakeArgs {
     /// Seconds to wait for SSM to validate each published version (0: do not wait)
     #[arg(long, value_name = "SECONDS", default_value = "60")]
     pub wait: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The image: ROLE, ROLE:CHANNEL or ROLE:VERSION [default: app, the newest]
+    pub reference: Option<String>,
+    /// Goss JSON produced elsewhere (packer-plugin-goss, dgoss, a manual
+    /// `goss validate --format json`): evaluate it for REF without launching anything
+    #[arg(long, value_name = "FILE", required = true)]
+    pub results: PathBuf,
+    /// Also write the results as JUnit XML (for Jenkins' junit step, test reporters)
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Do not promote a passing image to the tested channel
+    #[arg(long)]
+    pub no_promote: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,10 @@ pub mod exit {
     pub const NOT_FOUND: u8 = 4;
     /// AWS could not be used: no credentials, access denied, endpoint unreachable, timeout.
     pub const AWS: u8 = 5;
+    /// The image's tests failed (kiln verify).
+    pub const TESTS_FAILED: u8 = 6;
+    /// The image or the verify infrastructure is broken: no usable test results.
+    pub const BROKEN: u8 = 7;
     /// Stopped by SIGINT or SIGTERM (after stopping what kiln was running).
     pub const INTERRUPTED: u8 = 130;
 }
@@ -181,6 +185,17 @@ pub enum Error {
         signal: String,
         what: String,
     },
+    /// Goss ran and some tests failed.
+    TestsFailed {
+        subject: String,
+        failed: u64,
+        total: u64,
+    },
+    /// There are no usable Goss results for the image.
+    VerifyBroken {
+        subject: String,
+        detail: String,
+    },
     /// Some regions were published and others failed.
     Regions {
         published: Vec<String>,
@@ -220,6 +235,8 @@ impl Error {
             | Regions { .. } => exit::FAILED,
             TemplateNotFound { .. } => exit::USAGE,
             Interrupted { .. } => exit::INTERRUPTED,
+            TestsFailed { .. } => exit::TESTS_FAILED,
+            VerifyBroken { .. } => exit::BROKEN,
         }
     }
 
@@ -288,6 +305,12 @@ impl Error {
                 "nothing was published; fix the template or the build and run kiln again".into()
             }
             Interrupted { .. } => "nothing was published; run the command again".into(),
+            TestsFailed { .. } => {
+                "nothing was promoted; the failures are listed above (and in the JUnit report with --junit)".into()
+            }
+            VerifyBroken { .. } => {
+                "nothing was promoted; check that goss is installed on the image and that the spec loads (`goss validate` on a machine from this image)".into()
+            }
             Regions { .. } => {
                 "run the command again: regions already published keep their version, the others are retried".into()
             }
@@ -396,6 +419,12 @@ impl fmt::Display for Error {
             TemplateNotFound { path, role } => {
                 write!(f, "no Packer template for {role} at {}", path.display())
             }
+            TestsFailed {
+                subject,
+                failed,
+                total,
+            } => write!(f, "{failed} of {total} Goss tests failed on {subject}"),
+            VerifyBroken { subject, detail } => write!(f, "cannot verify {subject}: {detail}"),
             Interrupted { signal, what } => write!(f, "interrupted by {signal} while {what}"),
             Regions { published, failed } => {
                 let failed: Vec<String> =

@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod effect;
 pub mod error;
+pub mod goss;
 pub mod inputs;
 pub mod model;
 pub mod provenance;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<()> {
         let ctx = Context::new(config, ui).await?;
         let outcome = match &cli.command {
             Command::Bake(args) => stages::bake::run(&ctx, args).await?,
+            Command::Verify(args) => stages::verify::run(&ctx, args).await?,
             Command::Publish(args) => stages::publish::run(&ctx, args).await?,
             Command::Resolve(args) => stages::resolve::run(&ctx, args).await?,
             Command::Promote(args) => stages::promote::run(&ctx, args).await?,

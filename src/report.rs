@@ -25,16 +25,20 @@ pub struct Outcome {
     pub step_outputs: Vec<(&'static str, String)>,
     /// A short Markdown summary for GITHUB_STEP_SUMMARY.
     pub summary: Option<String>,
+    /// The command failed, but only after producing this outcome (failed tests):
+    /// the outcome is shown, then this error decides the exit code.
+    pub failure: Option<Error>,
 }
 
 /// Writes the outcome: stdout in the chosen format, then the GitHub files if set.
 pub fn emit(
-    outcome: Outcome,
+    mut outcome: Outcome,
     format: OutputFormat,
     dry_run: bool,
     plan: &[PlanEntry],
     ui: &Ui,
 ) -> Result<()> {
+    let failure = outcome.failure.take();
     let mut stdout = String::new();
     match format {
         OutputFormat::Json => {
@@ -84,7 +88,10 @@ pub fn emit(
         };
         append(&path, &format!("{summary}{note}\n"))?;
     }
-    Ok(())
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
 }
 
 /// Prints an error and its help once, on stderr.

@@ -11,3 +11,4 @@ mod errors;
 mod github;
 mod limits;
 mod registry;
+mod verify;

@@ -543,6 +543,7 @@ fn outcome(
         table.render(&ctx.ui)
     };
     Outcome {
+        failure: None,
         text,
         json: json!({
             "role": role,

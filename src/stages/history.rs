@@ -109,6 +109,7 @@ pub async fn run(ctx: &Context, args: &HistoryArgs) -> Result<Outcome> {
         }));
     }
     Ok(Outcome {
+        failure: None,
         text: format!("{parameter} ({region})\n{}", table.render(&ctx.ui)),
         json: json!({
             "parameter": parameter,

@@ -7,6 +7,7 @@ pub mod promote;
 pub mod publish;
 pub mod resolve;
 pub mod status;
+pub mod verify;
 
 use crate::error::{Error, Result, Source};
 

@@ -107,6 +107,7 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
         _ => String::new(),
     };
     Ok(Outcome {
+        failure: None,
         text,
         json: json!({
             "parameter": parameter,

@@ -79,6 +79,7 @@ pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
         text = format!("{version}\n");
     }
     Ok(Outcome {
+        failure: None,
         text,
         json: json!({
             "parameter": parameter,

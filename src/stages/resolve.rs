@@ -28,6 +28,7 @@ pub async fn run(ctx: &Context, args: &ResolveArgs) -> Result<Outcome> {
         });
     };
     Ok(Outcome {
+        failure: None,
         text: format!("{}\n", entry.ami_id),
         json: json!({
             "reference": reference.to_string(),

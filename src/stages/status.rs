@@ -95,6 +95,7 @@ pub async fn run(ctx: &Context) -> Result<Outcome> {
         ]);
     }
     Ok(Outcome {
+        failure: None,
         text: table.render(&ctx.ui),
         json: json!({ "app": app, "entries": entries }),
         step_outputs: Vec::new(),

@@ -1,0 +1,395 @@
+//! Goss results: parsing `goss validate --format json` output, and the reports a
+//! person or a CI system reads (console, JUnit XML, Markdown, GitHub annotations).
+//!
+//! With `--retry-timeout`, Goss prints a whole JSON document per attempt with
+//! "Retrying in …" lines between: the last document is the verdict. Output that is
+//! empty, not JSON, or JSON of another shape means the image or its infrastructure
+//! is broken; it is never a pass.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Why output is not a usable Goss report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unusable {
+    Empty,
+    NotJson { first_line: String },
+    WrongShape { detail: String },
+    NoTests,
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unusable::Empty => write!(f, "goss printed nothing"),
+            Unusable::NotJson { first_line } => {
+                write!(f, "goss output is not JSON (it starts with `{first_line}`)")
+            }
+            Unusable::WrongShape { detail } => {
+                write!(f, "goss output is JSON but not a Goss report: {detail}")
+            }
+            Unusable::NoTests => write!(f, "the Goss spec has no tests"),
+        }
+    }
+}
+
+/// One Goss test result.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct TestResult {
+    #[serde(default)]
+    pub title: Option<String>,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub property: String,
+    /// 0 pass, 1 fail, 2 skip.
+    pub result: u8,
+    #[serde(default)]
+    pub skipped: bool,
+    pub successful: bool,
+    pub summary_line: String,
+    #[serde(default)]
+    pub duration: u64,
+    #[serde(default)]
+    pub err: Option<Value>,
+    #[serde(default)]
+    pub matcher_result: Option<MatcherResult>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct MatcherResult {
+    #[serde(default)]
+    pub actual: Value,
+    #[serde(default)]
+    pub expected: Value,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Summary {
+    pub test_count: u64,
+    pub failed_count: u64,
+    #[serde(default)]
+    pub skipped_count: u64,
+    /// Nanoseconds.
+    #[serde(default)]
+    pub total_duration: u64,
+}
+
+/// A whole Goss report.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Report {
+    pub results: Vec<TestResult>,
+    pub summary: Summary,
+}
+
+impl TestResult {
+    pub fn failed(&self) -> bool {
+        self.result == 1
+    }
+
+    pub fn is_skipped(&self) -> bool {
+        self.result == 2 || self.skipped
+    }
+
+    /// The title when set, else `resource-type/resource-id/property`.
+    pub fn name(&self) -> String {
+        match self.title.as_deref().filter(|t| !t.is_empty()) {
+            Some(title) => title.to_string(),
+            None => format!(
+                "{}/{}/{}",
+                self.resource_type, self.resource_id, self.property
+            ),
+        }
+    }
+}
+
+impl Report {
+    pub fn passed(&self) -> bool {
+        self.summary.failed_count == 0 && !self.results.iter().any(TestResult::failed)
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = &TestResult> {
+        self.results.iter().filter(|r| r.failed())
+    }
+
+    pub fn seconds(&self) -> f64 {
+        self.summary.total_duration as f64 / 1e9
+    }
+}
+
+/// The last complete Goss report in `output`.
+pub fn parse(output: &str) -> Result<Report, Unusable> {
+    let text = output.trim();
+    if text.is_empty() {
+        return Err(Unusable::Empty);
+    }
+    // Every line that opens a JSON object may start a document; the last one that
+    // parses wins (retries print one document per attempt).
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .filter(|&i| text[i..].starts_with('{'))
+        .collect();
+    let mut shape_error = None;
+    for &start in starts.iter().rev() {
+        let mut documents = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
+        let Some(Ok(value)) = documents.next() else {
+            continue;
+        };
+        match serde_json::from_value::<Report>(value) {
+            Ok(report) if report.summary.test_count == 0 && report.results.is_empty() => {
+                return Err(Unusable::NoTests);
+            }
+            Ok(report) => return Ok(report),
+            Err(e) => {
+                shape_error.get_or_insert(Unusable::WrongShape {
+                    detail: e.to_string(),
+                });
+            }
+        }
+    }
+    Err(shape_error.unwrap_or_else(|| Unusable::NotJson {
+        first_line: text.lines().next().unwrap_or("").chars().take(80).collect(),
+    }))
+}
+
+/// The console summary: counts, duration and each failure with its summary line.
+pub fn console(report: &Report) -> String {
+    let s = &report.summary;
+    let mut out = format!(
+        "goss: {} tests, {} failed, {} skipped in {:.1}s\n",
+        s.test_count,
+        s.failed_count,
+        s.skipped_count,
+        report.seconds()
+    );
+    for failure in report.failures() {
+        out.push_str(&format!("  FAIL {}\n", failure.name()));
+        for line in failure.summary_line.lines() {
+            out.push_str(&format!("       {line}\n"));
+        }
+    }
+    out
+}
+
+/// JUnit XML: one testcase per Goss result; failures carry expected and actual,
+/// skips are `<skipped/>`. Jenkins' `junit` step and GitHub test reporters read it.
+pub fn junit(report: &Report, suite: &str) -> String {
+    let s = &report.summary;
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">\n",
+        report.results.len(),
+        report.failures().count(),
+        report.results.iter().filter(|r| r.is_skipped()).count(),
+        report.seconds()
+    ));
+    out.push_str(&format!(
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{:.3}\">\n",
+        xml(suite),
+        report.results.len(),
+        report.failures().count(),
+        report.results.iter().filter(|r| r.is_skipped()).count(),
+        s.total_duration as f64 / 1e9
+    ));
+    for result in &report.results {
+        out.push_str(&format!(
+            "    <testcase classname=\"goss.{}\" name=\"{}\" time=\"{:.3}\"",
+            xml(&result.resource_type),
+            xml(&result.name()),
+            result.duration as f64 / 1e9
+        ));
+        if result.failed() {
+            let (expected, actual) = match &result.matcher_result {
+                Some(m) => (m.expected.to_string(), m.actual.to_string()),
+                None => ("?".into(), "?".into()),
+            };
+            out.push_str(&format!(
+                ">\n      <failure message=\"{}\">expected: {}\nactual: {}\n{}</failure>\n    </testcase>\n",
+                xml(result.summary_line.lines().next().unwrap_or("")),
+                xml(&expected),
+                xml(&actual),
+                xml(&result.summary_line)
+            ));
+        } else if result.is_skipped() {
+            out.push_str(">\n      <skipped/>\n    </testcase>\n");
+        } else {
+            out.push_str("/>\n");
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+/// A Markdown summary for GITHUB_STEP_SUMMARY.
+pub fn markdown(report: &Report, subject: &str) -> String {
+    let s = &report.summary;
+    let verdict = if report.passed() { "passed" } else { "FAILED" };
+    let mut out = format!(
+        "**kiln verify** {subject}: {verdict}: {} tests, {} failed, {} skipped\n",
+        s.test_count, s.failed_count, s.skipped_count
+    );
+    let rows: Vec<Vec<String>> = report
+        .failures()
+        .map(|f| {
+            vec![
+                f.name(),
+                f.summary_line.replace('\n', " ").replace('|', "\\|"),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        out.push('\n');
+        out.push_str(&crate::report::markdown_table(
+            &["failed test", "summary"],
+            &rows,
+        ));
+    }
+    out
+}
+
+/// `::error` annotations for GitHub Actions, one per failure.
+pub fn annotations(report: &Report) -> String {
+    report
+        .failures()
+        .map(|f| {
+            let message = f
+                .summary_line
+                .replace('%', "%25")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A");
+            format!(
+                "::error title=goss {}::{message}\n",
+                f.name().replace([':', ','], " ")
+            )
+        })
+        .collect()
+}
+
+fn xml(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&apos;".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASS: &str = include_str!("../tests/fixtures/goss/pass.json");
+    const FAIL: &str = include_str!("../tests/fixtures/goss/fail.json");
+    const RETRIES: &str = include_str!("../tests/fixtures/goss/retries.txt");
+    const RETRIES_FAILING: &str = include_str!("../tests/fixtures/goss/retries-still-failing.txt");
+
+    #[test]
+    fn all_pass() {
+        let report = parse(PASS).unwrap();
+        assert!(report.passed());
+        assert_eq!(report.results.len(), 4);
+        assert_eq!(report.results[3].name(), "app health endpoint");
+        assert_eq!(report.results[0].name(), "package/nginx/installed");
+        assert_eq!(
+            console(&report),
+            "goss: 4 tests, 0 failed, 0 skipped in 0.0s\n"
+        );
+    }
+
+    #[test]
+    fn failures_keep_their_multi_line_summary() {
+        let report = parse(FAIL).unwrap();
+        assert!(!report.passed());
+        assert_eq!(report.failures().count(), 2);
+        let text = console(&report);
+        assert!(text.starts_with("goss: 4 tests, 2 failed, 1 skipped in 0.0s\n  FAIL service/kiln-app/running\n       Service: kiln-app: running:\n       Expected\n"), "{text}");
+        let annotations = annotations(&report);
+        assert_eq!(annotations.lines().count(), 2);
+        assert!(
+            annotations.starts_with(
+                "::error title=goss service/kiln-app/running::Service: kiln-app: running:%0AExpected%0A"
+            ),
+            "{annotations}"
+        );
+    }
+
+    #[test]
+    fn with_retries_the_last_document_decides() {
+        assert!(parse(RETRIES).unwrap().passed());
+        assert!(!parse(RETRIES_FAILING).unwrap().passed());
+    }
+
+    #[test]
+    fn unusable_output_is_never_a_pass() {
+        assert_eq!(parse("").unwrap_err(), Unusable::Empty);
+        assert_eq!(parse(" \n\n").unwrap_err(), Unusable::Empty);
+        assert_eq!(
+            parse("bash: line 1: goss: command not found\n").unwrap_err(),
+            Unusable::NotJson {
+                first_line: "bash: line 1: goss: command not found".into()
+            }
+        );
+        assert!(matches!(
+            parse("{\"results\": \"none\"}").unwrap_err(),
+            Unusable::WrongShape { .. }
+        ));
+        assert_eq!(
+            parse("{\"results\": [], \"summary\": {\"test-count\": 0, \"failed-count\": 0}}")
+                .unwrap_err(),
+            Unusable::NoTests
+        );
+        // A truncated document (the command timed out mid-print) is not JSON.
+        assert!(matches!(
+            parse(&PASS[..PASS.len() / 2]).unwrap_err(),
+            Unusable::NotJson { .. }
+        ));
+    }
+
+    #[test]
+    fn junit_reads_back_with_the_right_counts() {
+        let report = parse(FAIL).unwrap();
+        let xml = junit(&report, "kiln verify shop app:3");
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+        let suite = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testsuite"))
+            .unwrap();
+        assert_eq!(suite.attribute("name"), Some("kiln verify shop app:3"));
+        assert_eq!(suite.attribute("tests"), Some("4"));
+        assert_eq!(suite.attribute("failures"), Some("2"));
+        assert_eq!(suite.attribute("skipped"), Some("1"));
+        let cases: Vec<_> = suite
+            .children()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        assert_eq!(cases.len(), 4);
+        assert_eq!(cases[2].attribute("name"), Some("app health endpoint"));
+        let failure = cases[2]
+            .children()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap();
+        let body = failure.text().unwrap();
+        assert!(body.starts_with("expected: 200\nactual: 502\n"), "{body}");
+        assert_eq!(
+            cases
+                .iter()
+                .filter(|c| c.children().any(|n| n.has_tag_name("skipped")))
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn markdown_lists_failures() {
+        let text = markdown(&parse(FAIL).unwrap(), "`ami-12345678` (app:3)");
+        assert!(text.starts_with("**kiln verify** `ami-12345678` (app:3): FAILED: 4 tests, 2 failed, 1 skipped\n\n| failed test | summary |\n"), "{text}");
+    }
+}

@@ -1,0 +1,192 @@
+//! `kiln verify --results FILE`: the gate to the tested channel, end to end against
+//! the emulator with Goss results that follow the real schema (tests/fixtures/goss).
+
+use crate::harness::{app_with_three_versions, emulator, kiln, root};
+
+fn fixture(name: &str) -> String {
+    root()
+        .join("tests/fixtures/goss")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The versions that carry a label, as (version, labels).
+fn labelled(app: &str) -> Vec<(i64, Vec<String>)> {
+    emulator()
+        .history(&format!("/kiln/{app}/app"))
+        .into_iter()
+        .filter(|(_, _, labels)| !labels.is_empty())
+        .map(|(v, _, labels)| (v, labels))
+        .collect()
+}
+
+#[test]
+fn a_pass_promotes_the_version_to_tested_and_writes_junit() {
+    let (app, amis) = app_with_three_versions("verify-pass");
+    let run = kiln();
+    let junit = run.dir().join("goss.xml");
+    let done = run
+        .args([
+            "--app",
+            &app,
+            "verify",
+            "app:2",
+            "--results",
+            &fixture("pass.json"),
+            "--junit",
+        ])
+        .args([&junit])
+        .run()
+        .ok();
+    assert_eq!(done.stdout, "goss: 4 tests, 0 failed, 0 skipped in 0.0s\n");
+    assert_eq!(
+        done.stderr,
+        format!("kiln: promoted {} (app:2) to tested\n", amis[1])
+    );
+    assert_eq!(labelled(&app), vec![(2, vec!["tested".to_string()])]);
+    let xml = std::fs::read_to_string(junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(suite.attribute("tests"), Some("4"));
+    assert_eq!(suite.attribute("failures"), Some("0"));
+}
+
+#[test]
+fn failed_tests_promote_nothing_and_exit_6() {
+    let (app, amis) = app_with_three_versions("verify-fail");
+    let run = kiln()
+        .args(["--app", &app, "verify", "--results", &fixture("fail.json")])
+        .run();
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with(
+            "goss: 4 tests, 2 failed, 1 skipped in 0.0s\n  FAIL service/kiln-app/running\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: 2 of 4 Goss tests failed on {} (app:3)\n  help: nothing was promoted; the failures are listed above (and in the JUnit report with --junit)\n",
+            amis[2]
+        )
+    );
+    assert_eq!(labelled(&app), vec![]);
+}
+
+#[test]
+fn unusable_results_are_a_broken_image_never_a_pass() {
+    let (app, amis) = app_with_three_versions("verify-broken");
+    for (file, detail) in [
+        ("empty.txt", "goss printed nothing".to_string()),
+        (
+            "not-json.txt",
+            "goss output is not JSON (it starts with `bash: line 1: goss: command not found`)"
+                .to_string(),
+        ),
+    ] {
+        kiln()
+            .args(["--app", &app, "verify", "--results", &fixture(file)])
+            .run()
+            .fails(
+                7,
+                &format!(
+                    "error: cannot verify {} (app:3): {detail}\n  help: nothing was promoted; check that goss is installed on the image and that the spec loads (`goss validate` on a machine from this image)\n",
+                    amis[2]
+                ),
+            );
+    }
+    let run = kiln()
+        .args([
+            "--app",
+            &app,
+            "verify",
+            "--results",
+            &fixture("wrong-shape.json"),
+        ])
+        .run();
+    assert_eq!(run.code, 7);
+    assert!(
+        run.stderr
+            .contains("goss output is JSON but not a Goss report: "),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(labelled(&app), vec![]);
+}
+
+#[test]
+fn with_retries_the_last_attempt_decides() {
+    let (app, _) = app_with_three_versions("verify-retries");
+    kiln()
+        .args([
+            "--app",
+            &app,
+            "verify",
+            "--results",
+            &fixture("retries.txt"),
+        ])
+        .run()
+        .ok();
+    assert_eq!(labelled(&app), vec![(3, vec!["tested".to_string()])]);
+}
+
+#[test]
+fn no_promote_and_dry_run_change_nothing() {
+    let (app, _) = app_with_three_versions("verify-nopromote");
+    kiln()
+        .args([
+            "--app",
+            &app,
+            "verify",
+            "--no-promote",
+            "--results",
+            &fixture("pass.json"),
+        ])
+        .run()
+        .ok();
+    let dry = kiln()
+        .args([
+            "--app",
+            &app,
+            "--dry-run",
+            "verify",
+            "app:1",
+            "--results",
+            &fixture("pass.json"),
+        ])
+        .run()
+        .ok();
+    assert!(dry.stdout.ends_with(&format!(
+        "dry run: nothing was changed; the plan:\n  would run   ssm:LabelParameterVersion /kiln/{app}/app in us-east-1: version=1 labels=tested\n"
+    )), "{}", dry.stdout);
+    assert_eq!(labelled(&app), vec![]);
+}
+
+#[test]
+fn results_as_json() {
+    let (app, amis) = app_with_three_versions("verify-json");
+    let run = kiln()
+        .args([
+            "--app",
+            &app,
+            "--output",
+            "json",
+            "verify",
+            "--results",
+            &fixture("fail.json"),
+        ])
+        .run();
+    assert_eq!(run.code, 6);
+    let json = run.json();
+    assert_eq!(json["passed"], false);
+    assert_eq!(json["ami_id"], amis[2].as_str());
+    assert_eq!(json["failed"], 2);
+    assert_eq!(json["failures"][1]["name"], "app health endpoint");
+    assert_eq!(json["promoted_to"], serde_json::Value::Null);
+}
