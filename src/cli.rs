@@ -15,7 +15,8 @@ use clap::{Args, Parser, Subcommand};
     about = "Immutable-infrastructure pipeline for AWS: bake, verify, deploy and prune AMIs, \
              handing image ids between stages through an SSM Parameter Store registry.",
     after_help = "Exit codes: 0 ok, 1 stage failed, 2 usage or configuration error, \
-                  3 cleanup failed, 4 not found, 5 AWS unavailable (credentials, access, network)."
+                  3 cleanup failed, 4 not found, 5 AWS unavailable (credentials, access, network), \
+                  6 verify: tests failed, 7 verify: image or infrastructure broken, 130 interrupted."
 )]
 pub struct Cli {
     #[command(flatten)]
