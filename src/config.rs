@@ -184,10 +184,8 @@ pub fn load(flags: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<
         .unwrap_or(defaults.production),
     };
     if channels.tested == channels.production {
-        return Err(Error::InvalidValue {
-            source: Source::Env("KILN_CHANNEL_PRODUCTION"),
-            value: channels.production.to_string(),
-            expected: "a channel name different from the tested channel's".into(),
+        return Err(Error::ChannelClash {
+            name: channels.production.to_string(),
         });
     }
     let endpoint_url = match flags.endpoint_url.as_deref() {
@@ -572,10 +570,11 @@ mod tests {
     #[test]
     fn the_two_channels_must_differ() {
         let err = load(&flags(), &env(&[("KILN_CHANNEL_PRODUCTION", "tested")])).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("different from the tested channel")
+        assert_eq!(
+            err.to_string(),
+            "the tested and production channels are both named `tested`"
         );
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

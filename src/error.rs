@@ -67,6 +67,10 @@ pub enum Error {
     NoApp,
     /// No AWS region anywhere (flag, env, kiln.toml, AWS profile).
     NoRegion,
+    /// The two channels were given the same name.
+    ChannelClash {
+        name: String,
+    },
     /// A reference names a channel that is not configured.
     UnknownChannel {
         channel: String,
@@ -209,6 +213,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         use Error::*;
         match self {
+            ChannelClash { .. } => exit::USAGE,
             InvalidValue { .. } | ConfigFile { .. } | NoApp | NoRegion | UnknownChannel { .. } => {
                 exit::USAGE
             }
@@ -250,6 +255,9 @@ impl Error {
             NoRegion => "pass --region, set AWS_REGION, or add `region = \"...\"` to kiln.toml".into(),
             UnknownChannel { .. } => {
                 "channel names are set in kiln.toml under [channels]".into()
+            }
+            ChannelClash { .. } => {
+                "give them different names ([channels] in kiln.toml, KILN_CHANNEL_TESTED, KILN_CHANNEL_PRODUCTION)".into()
             }
             ParameterNotFound { role, .. } => {
                 format!("run `kiln bake {role}` first, or `kiln publish {role} AMI_ID`")
@@ -332,6 +340,10 @@ impl fmt::Display for Error {
             ),
             ConfigFile { path, problem, .. } => write!(f, "{}: {problem}", path.display()),
             NoApp => write!(f, "no app name given"),
+            ChannelClash { name } => write!(
+                f,
+                "the tested and production channels are both named `{name}`"
+            ),
             NoRegion => write!(f, "no AWS region configured"),
             UnknownChannel { channel, known } => write!(
                 f,

@@ -126,33 +126,41 @@ pub fn parse(output: &str) -> Result<Report, Unusable> {
     if text.is_empty() {
         return Err(Unusable::Empty);
     }
-    // Every line that opens a JSON object may start a document; the last one that
-    // parses wins (retries print one document per attempt).
-    let starts: Vec<usize> = std::iter::once(0)
+    // Each attempt prints one document starting at the beginning of a line; the
+    // last one decides. If it does not parse (cut off by a timeout, not Goss's), the
+    // verdict is unknown: an earlier attempt never stands in for it.
+    let Some(start) = std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .filter(|&i| text[i..].starts_with('{'))
-        .collect();
-    let mut shape_error = None;
-    for &start in starts.iter().rev() {
-        let mut documents = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
-        let Some(Ok(value)) = documents.next() else {
-            continue;
-        };
-        match serde_json::from_value::<Report>(value) {
-            Ok(report) if report.summary.test_count == 0 && report.results.is_empty() => {
-                return Err(Unusable::NoTests);
-            }
-            Ok(report) => return Ok(report),
-            Err(e) => {
-                shape_error.get_or_insert(Unusable::WrongShape {
-                    detail: e.to_string(),
-                });
-            }
+        .rfind(|&i| text[i..].starts_with('{'))
+    else {
+        return Err(Unusable::NotJson {
+            first_line: text.lines().next().unwrap_or("").chars().take(80).collect(),
+        });
+    };
+    let mut documents = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
+    let value = match documents.next() {
+        Some(Ok(value)) => value,
+        _ => {
+            return Err(Unusable::NotJson {
+                first_line: text[start..]
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(80)
+                    .collect(),
+            });
         }
+    };
+    match serde_json::from_value::<Report>(value) {
+        Ok(report) if report.summary.test_count == 0 && report.results.is_empty() => {
+            Err(Unusable::NoTests)
+        }
+        Ok(report) => Ok(report),
+        Err(e) => Err(Unusable::WrongShape {
+            detail: e.to_string(),
+        }),
     }
-    Err(shape_error.unwrap_or_else(|| Unusable::NotJson {
-        first_line: text.lines().next().unwrap_or("").chars().take(80).collect(),
-    }))
 }
 
 /// The console summary: counts, duration and each failure with its summary line.
@@ -325,6 +333,9 @@ mod tests {
     fn with_retries_the_last_document_decides() {
         assert!(parse(RETRIES).unwrap().passed());
         assert!(!parse(RETRIES_FAILING).unwrap().passed());
+        // A last attempt cut off mid-print is unknown, not the earlier pass.
+        let cut = format!("{PASS}Retrying in 1s\n{}", &FAIL[..FAIL.len() / 2]);
+        assert!(matches!(parse(&cut).unwrap_err(), Unusable::NotJson { .. }));
     }
 
     #[test]

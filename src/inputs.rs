@@ -34,6 +34,8 @@ pub struct BakeInputs<'a> {
     /// `--var NAME=VALUE` pairs, as given.
     pub vars: &'a [(String, String)],
     pub var_files: &'a [PathBuf],
+    /// `PKR_VAR_*` variables inherited from the environment (not kiln's own).
+    pub environment: &'a [(String, String)],
 }
 
 impl BakeInputs<'_> {
@@ -51,7 +53,17 @@ impl BakeInputs<'_> {
             "source-ami",
             self.source_ami.map_or("", |a| a.as_str()).as_bytes(),
         );
-        for (path, content) in tree(self.template)? {
+        // A template file is hashed with its directory: the scripts and files it
+        // reads through path.root live beside it.
+        let template_dir = match self.template.is_file() {
+            true => self
+                .template
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+            false => self.template,
+        };
+        for (path, content) in tree(template_dir)? {
             add(&format!("template:{path}"), &content);
         }
         if self.ansible.exists() {
@@ -59,9 +71,16 @@ impl BakeInputs<'_> {
                 add(&format!("ansible:{path}"), &content);
             }
         }
-        let mut vars: Vec<&(String, String)> = self.vars.iter().collect();
+        let mut vars: Vec<&(String, String)> = self.vars.iter().chain(self.environment).collect();
         vars.sort();
         for (name, value) in vars {
+            // A secret's value stays out: the hash is stored in a tag, and a digest
+            // of a short password can be guessed. Changing only a secret needs --force.
+            let value = if crate::tools::looks_secret(name) {
+                ""
+            } else {
+                value.as_str()
+            };
             add(&format!("var:{name}"), value.as_bytes());
         }
         for file in self.var_files {
@@ -92,11 +111,24 @@ fn tree(root: &Path) -> Result<Vec<(String, Vec<u8>)>> {
         for entry in entries {
             let entry = entry.map_err(|e| io_error(&dir, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if IGNORED.contains(&name.as_str()) || name.ends_with(".retry") {
+            if IGNORED.contains(&name.as_str())
+                || name.ends_with(".retry")
+                || name.starts_with(".venv")
+            {
                 continue;
             }
             let path = entry.path();
-            if path.is_dir() {
+            let kind = entry.file_type().map_err(|e| io_error(&path, e))?;
+            if kind.is_symlink() {
+                // Not followed (a link loop must not hang kiln): its target counts.
+                let target = std::fs::read_link(&path).map_err(|e| io_error(&path, e))?;
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .into_owned();
+                files.push((relative, target.to_string_lossy().into_owned().into_bytes()));
+            } else if kind.is_dir() {
                 pending.push(path);
             } else {
                 let relative = path
@@ -149,6 +181,21 @@ mod tests {
                 ansible: &self.0.join("ansible"),
                 vars,
                 var_files: &[],
+                environment: &[],
+            }
+            .hash()
+            .unwrap()
+        }
+
+        fn hash_file_template(&self) -> String {
+            BakeInputs {
+                role: Role::Base,
+                source_ami: None,
+                template: &self.0.join("packer/base.pkr.hcl"),
+                ansible: &self.0.join("ansible"),
+                vars: &[],
+                var_files: &[],
+                environment: &[],
             }
             .hash()
             .unwrap()
@@ -184,6 +231,28 @@ mod tests {
             changed,
             "retry files are ignored"
         );
+    }
+
+    #[test]
+    fn a_template_file_is_hashed_with_its_directory() {
+        let tree = Tree::new("siblings");
+        let before = tree.hash_file_template();
+        std::fs::write(tree.0.join("packer/setup.sh"), "echo hi").unwrap();
+        assert_ne!(
+            tree.hash_file_template(),
+            before,
+            "a script beside the template counts"
+        );
+    }
+
+    #[test]
+    fn secret_values_stay_out_of_the_hash_and_links_are_not_followed() {
+        let tree = Tree::new("secrets");
+        let a = tree.hash(None, &[("db_password".into(), "one".into())]);
+        let b = tree.hash(None, &[("db_password".into(), "two".into())]);
+        assert_eq!(a, b);
+        std::os::unix::fs::symlink(&tree.0, tree.0.join("ansible/loop")).unwrap();
+        let _ = tree.hash(None, &[]); // terminates
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<()> {
             message: e.to_string(),
         })?;
     runtime.block_on(async {
+        tokio::spawn(tools::watch_signals());
         let ui = Ui::detect();
         let output = config.output;
         let dry_run = config.dry_run;

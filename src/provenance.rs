@@ -22,6 +22,9 @@ pub mod tag {
     pub const REVOKED: &str = "kiln:revoked";
 }
 
+/// The longest tag value EC2 accepts.
+const MAX_TAG_VALUE: usize = 256;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Provenance {
     pub git_sha: Option<String>,
@@ -95,6 +98,12 @@ impl Provenance {
         put(tag::BASE_AMI, self.base_ami.as_ref().map(|a| a.to_string()));
         put(tag::BASE_VERSION, self.base_version.map(|v| v.to_string()));
         put(tag::INPUTS_HASH, self.inputs_hash.clone());
+        // EC2 refuses tag values over 256 characters (a long build URL).
+        for value in tags.values_mut() {
+            if value.chars().count() > MAX_TAG_VALUE {
+                *value = value.chars().take(MAX_TAG_VALUE).collect();
+            }
+        }
         tags
     }
 

@@ -160,8 +160,8 @@ impl Registry {
         Ok(Some(records))
     }
 
-    /// An available image of this app and role whose inputs hash is `hash`: a bake
-    /// with the same inputs, done before. The newest if there are several.
+    /// An available, unrevoked image of this app and role whose inputs hash is
+    /// `hash`: a bake with the same inputs, done before. The newest if there are several.
     pub async fn baked_with(&self, role: Role, hash: &str) -> Result<Option<Image>> {
         let tags = [
             (tag::APP, self.app.as_str()),
@@ -169,6 +169,8 @@ impl Registry {
             (tag::INPUTS_HASH, hash),
         ];
         let mut images = self.aws.ec2(&self.region).images_tagged(&tags).await?;
+        // A revoked image is never brought back, not even by an identical bake.
+        images.retain(|i| !i.tags.contains_key(tag::REVOKED));
         images.sort_by_key(|i| i.created);
         Ok(images.pop())
     }

@@ -54,15 +54,12 @@ pub fn emit(
         }
         OutputFormat::Text => {
             stdout.push_str(&outcome.text);
-            if dry_run {
-                if plan.is_empty() {
-                    stdout.push_str("dry run: nothing would change\n");
-                } else {
-                    stdout.push_str(&ui.bold("dry run: nothing was changed; the plan:"));
-                    stdout.push('\n');
-                    for entry in plan {
-                        stdout.push_str(&format!("  {entry}\n"));
-                    }
+            // An empty plan adds nothing: `$(kiln resolve …)` stays just the AMI id.
+            if dry_run && !plan.is_empty() {
+                stdout.push_str(&ui.bold("dry run: nothing was changed; the plan:"));
+                stdout.push('\n');
+                for entry in plan {
+                    stdout.push_str(&format!("  {entry}\n"));
                 }
             }
         }

@@ -94,6 +94,7 @@ pub async fn run(ctx: &Context, args: &BakeArgs) -> Result<Outcome> {
         ansible: &ctx.config.bake.ansible,
         vars: &vars,
         var_files: &args.var_files,
+        environment: &inherited_packer_vars(),
     }
     .hash()?;
     let provenance = Provenance {
@@ -369,13 +370,18 @@ async fn publish_new(
         version
     } else {
         let tags = image.map(|i| i.tags.clone()).unwrap_or_default();
+        // A reused image keeps the provenance of the build that made it.
+        let provenance = match how {
+            How::Reused => Provenance::from_tags(&tags).or(provenance.clone()),
+            How::Baked | How::Copied => provenance.clone(),
+        };
         publish_image(
             ctx,
             registry,
             role,
             image.map(|i| &i.id),
             &tags,
-            provenance,
+            &provenance,
             wait,
         )
         .await?
@@ -454,14 +460,8 @@ impl Copies<'_> {
                     region: target.clone(),
                     source_region: source_region.clone(),
                     source_ami: source.cloned(),
-                    name: format!(
-                        "{}-{role}-{}",
-                        registry.app(),
-                        hash.trim_start_matches("sha256:")
-                            .chars()
-                            .take(12)
-                            .collect::<String>()
-                    ),
+                    // Unique like the original's: a rerun or --force copies again.
+                    name: ami_name(&registry, role, hash),
                 };
                 match ctx.effects.apply(change).await? {
                     Applied::Image(copy) => {
@@ -485,8 +485,28 @@ impl Copies<'_> {
             created: None,
             tags: Default::default(),
         });
-        publish_new(ctx, &registry, role, image.as_ref(), provenance, wait, how).await
+        // AMI ids are regional: an app copy records this region's base, so that
+        // `kiln status` compares like with like.
+        let mut provenance = provenance.clone();
+        if provenance.base_ami.is_some() && !ctx.effects.dry_run() {
+            if let Some((base, version)) = latest(&registry, Role::Base).await? {
+                provenance.base_ami = Some(base);
+                provenance.base_version = Some(version);
+            }
+        }
+        publish_new(ctx, &registry, role, image.as_ref(), &provenance, wait, how).await
     }
+}
+
+/// `PKR_VAR_*` variables kiln inherits (they change the build, so they are inputs);
+/// kiln's own `PKR_VAR_kiln_*` are set by kiln and left out.
+fn inherited_packer_vars() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter_map(|(name, value)| {
+            let var = name.strip_prefix("PKR_VAR_")?;
+            (!var.starts_with("kiln_")).then(|| (var.to_string(), value))
+        })
+        .collect()
 }
 
 /// `--var NAME=VALUE` pairs.

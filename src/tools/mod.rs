@@ -36,8 +36,11 @@ pub struct ToolCommand {
 impl ToolCommand {
     /// `text` with every secret value replaced by `<redacted>`.
     pub fn redact(&self, text: &str) -> String {
+        // Longest first: a secret that contains another must not leak its rest.
+        let mut secrets: Vec<&String> = self.secrets.iter().filter(|s| !s.is_empty()).collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         let mut text = text.to_string();
-        for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
+        for secret in secrets {
             text = text.replace(secret.as_str(), "<redacted>");
         }
         text
@@ -129,6 +132,10 @@ pub async fn run(
     command: &ToolCommand,
     mut on_line: impl FnMut(&str) -> String,
 ) -> Result<Finished> {
+    // Listen before the tool exists, so no signal falls between spawn and select.
+    let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut terminate = signal(SignalKind::terminate()).ok();
+    let _running = Running::start();
     let mut process = Command::new(&command.program);
     process
         .args(&command.args)
@@ -146,16 +153,18 @@ pub async fn run(
         detail: e.to_string(),
     })?;
     let pid = child.id();
-    let stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-    let stderr = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
-    let (mut stdout, mut stderr) = (stdout, stderr);
+    // Lines as bytes: a tool may print anything (Ansible relays remote output), and
+    // one non-UTF-8 line must not stop kiln from reading the rest.
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).split(b'\n');
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr is piped")).split(b'\n');
     let (mut out_open, mut err_open) = (true, true);
-    let mut interrupt = signal(SignalKind::interrupt()).ok();
-    let mut terminate = signal(SignalKind::terminate()).ok();
     let mut interrupted = None;
     let mut exited = None;
+    let mut drain_until = None;
     let mut tail: VecDeque<String> = VecDeque::with_capacity(TAIL_LINES);
-    let keep = |line: String, tail: &mut VecDeque<String>| {
+    let mut keep = |segment: Vec<u8>, tail: &mut VecDeque<String>| {
+        let text = String::from_utf8_lossy(&segment);
+        let line = on_line(text.trim_end_matches('\r'));
         if line.is_empty() {
             return;
         }
@@ -164,45 +173,108 @@ pub async fn run(
         }
         tail.push_back(line);
     };
-    while out_open || err_open {
+    while out_open || err_open || exited.is_none() {
+        let drained = async {
+            match drain_until {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             status = child.wait(), if exited.is_none() => {
                 exited = Some(status);
                 // The tool is gone; whatever it left in its process group (a
-                // provisioner's `sleep`) would hold the pipes open: end it.
-                kill_group(pid);
+                // provisioner's `sleep`) would hold the pipes open: end it, and
+                // read what is left for a few seconds at most.
+                kill_group(pid, libc::SIGKILL);
+                drain_until = Some(tokio::time::Instant::now() + DRAIN);
             },
-            line = stdout.next_line(), if out_open => match line {
-                Ok(Some(line)) => keep(on_line(&line), &mut tail),
+            segment = stdout.next_segment(), if out_open => match segment {
+                Ok(Some(segment)) => keep(segment, &mut tail),
                 _ => out_open = false,
             },
-            line = stderr.next_line(), if err_open => match line {
-                Ok(Some(line)) => keep(on_line(&line), &mut tail),
+            segment = stderr.next_segment(), if err_open => match segment {
+                Ok(Some(segment)) => keep(segment, &mut tail),
                 _ => err_open = false,
             },
-            Some(()) = recv(&mut interrupt), if interrupted.is_none() => {
-                interrupted = Some("SIGINT");
-                forward(pid, libc::SIGINT);
+            Some(()) = recv(&mut interrupt), if exited.is_none() => {
+                interrupted = interrupted.or(Some("SIGINT"));
+                stop(pid, libc::SIGINT);
             },
-            Some(()) = recv(&mut terminate), if interrupted.is_none() => {
-                interrupted = Some("SIGTERM");
-                forward(pid, libc::SIGTERM);
+            Some(()) = recv(&mut terminate), if exited.is_none() => {
+                interrupted = interrupted.or(Some("SIGTERM"));
+                stop(pid, libc::SIGTERM);
             },
+            () = drained => break,
         }
     }
-    let status = match exited {
-        Some(status) => status,
-        None => child.wait().await,
-    }
-    .map_err(|e| Error::ToolMissing {
-        tool: command.program.clone(),
-        detail: e.to_string(),
-    })?;
+    let status = exited
+        .expect("the loop ends only after the tool exited")
+        .map_err(|e| Error::ToolFailed {
+            tool: command.program.clone(),
+            code: None,
+            tail: vec![format!("kiln lost track of the process: {e}")],
+        })?;
     Ok(Finished {
         code: status.code(),
         interrupted,
         tail: tail.into(),
     })
+}
+
+/// How long kiln reads a tool's pipes after the tool exited.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// First signal: forwarded, so the tool cleans up. A second one: the tool's whole
+/// process group is killed (a cleanup that hangs must not hold CI forever).
+fn stop(pid: Option<u32>, signal: libc::c_int) {
+    static FORWARDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if FORWARDED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        kill_group(pid, libc::SIGKILL);
+    } else {
+        forward(pid, signal);
+    }
+}
+
+/// Whether a tool is running now: while one is, signals are the tool runner's to
+/// handle; otherwise kiln's own watcher (see `watch_signals`) ends kiln at once.
+static RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+struct Running;
+
+impl Running {
+    fn start() -> Self {
+        RUNNING.store(true, std::sync::atomic::Ordering::SeqCst);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Ends kiln with exit code 130 on SIGINT or SIGTERM while no tool runs (a wait
+/// for a copy, an SSM poll). Nothing kiln holds between tool runs needs cleaning up;
+/// stages that create temporary resources will register guards here.
+pub async fn watch_signals() {
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    loop {
+        let name = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        if !RUNNING.load(std::sync::atomic::Ordering::SeqCst) {
+            eprintln!("error: interrupted by {name}");
+            std::process::exit(i32::from(crate::error::exit::INTERRUPTED));
+        }
+    }
 }
 
 async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
@@ -221,12 +293,12 @@ fn forward(pid: Option<u32>, signal: libc::c_int) {
     }
 }
 
-/// Ends what is left of a finished tool's process group (it leads its own group).
-fn kill_group(pid: Option<u32>) {
+/// Signals what is left of a tool's process group (the tool leads its own group).
+fn kill_group(pid: Option<u32>, signal: libc::c_int) {
     if let Some(pid) = pid {
         // SAFETY: kill(2) on the process group kiln created for the tool.
         unsafe {
-            libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+            libc::kill(-(pid as libc::pid_t), signal);
         }
     }
 }

@@ -27,17 +27,22 @@ pub fn build_command(
     for file in var_files {
         args.push(format!("-var-file={}", file.display()));
     }
-    for (name, value) in vars {
-        args.push("-var".to_string());
-        args.push(format!("{name}={value}"));
-    }
-    args.push(template.display().to_string());
     let mut env = vec![("CHECKPOINT_DISABLE".to_string(), "1".to_string())];
     env.extend(
         context
             .iter()
             .map(|(name, value)| (format!("PKR_VAR_{name}"), value.clone())),
     );
+    for (name, value) in vars {
+        if looks_secret(name) {
+            // Not on the command line, where `ps` shows it to every user of the machine.
+            env.push((format!("PKR_VAR_{name}"), value.clone()));
+        } else {
+            args.push("-var".to_string());
+            args.push(format!("{name}={value}"));
+        }
+    }
+    args.push(template.display().to_string());
     let secrets = vars
         .iter()
         .filter(|(name, value)| looks_secret(name) && !value.is_empty())
@@ -191,12 +196,15 @@ mod tests {
         );
         assert_eq!(
             command.to_string(),
-            "CHECKPOINT_DISABLE=1 PKR_VAR_kiln_app=shop packer build -machine-readable -var-file=prod.pkrvars.hcl -var size=t3.small -var 'db_password=<redacted>' packer/app.pkr.hcl"
+            "CHECKPOINT_DISABLE=1 PKR_VAR_kiln_app=shop 'PKR_VAR_db_password=<redacted>' packer build -machine-readable -var-file=prod.pkrvars.hcl -var size=t3.small packer/app.pkr.hcl"
         );
-        assert_eq!(
-            command.args[6], "db_password=hunter2",
-            "the real value reaches Packer"
+        assert!(
+            command
+                .env
+                .contains(&("PKR_VAR_db_password".into(), "hunter2".into())),
+            "the real value reaches Packer, through the environment"
         );
+        assert!(!command.args.iter().any(|a| a.contains("hunter2")));
     }
 
     #[test]
