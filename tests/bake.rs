@@ -456,3 +456,40 @@ fn a_failed_region_fails_the_bake_and_names_what_was_published() {
     );
     assert_eq!(latest(&app, "base").0, 1);
 }
+
+#[test]
+fn output_that_is_not_utf8_does_not_stop_the_bake() {
+    let app = unique_app("bake-bytes");
+    let run = bake(&app, "base", &packer_template("binary-output")).ok();
+    assert!(run.stderr.contains("latin-1"), "{}", run.stderr);
+    assert_eq!(latest(&app, "base").0, 1);
+}
+
+#[test]
+fn a_revoked_image_is_baked_again_not_reused() {
+    let app = unique_app("bake-revoked");
+    let template = packer_template("base");
+    bake(&app, "base", &template).ok();
+    let (_, first) = latest(&app, "base");
+    emulator().tag_image(&first, "kiln:revoked", "CVE-2026-0002");
+    let again = bake(&app, "base", &template).ok();
+    assert!(!again.stderr.contains("not baking"), "{}", again.stderr);
+    let (version, second) = latest(&app, "base");
+    assert_eq!(version, 2);
+    assert_ne!(second, first);
+}
+
+#[test]
+fn forced_rebakes_copy_to_extra_regions_again() {
+    let app = unique_app("bake-recopy");
+    let template = packer_template("base");
+    for _ in 0..2 {
+        kiln()
+            .env("KILN_REGIONS", "eu-west-1")
+            .args(["--app", &app, "bake", "base", "--force", "--template"])
+            .args([&template])
+            .run()
+            .ok();
+    }
+    assert_eq!(latest(&app, "base").0, 2);
+}

@@ -220,6 +220,17 @@ impl Emulator {
         })
     }
 
+    pub fn tag_image(&self, ami: &str, key: &str, value: &str) {
+        self.block_on(async |ec2, _| {
+            ec2.create_tags()
+                .resources(ami)
+                .tags(Tag::builder().key(key).value(value).build())
+                .send()
+                .await
+                .unwrap();
+        })
+    }
+
     /// Every image of an app (tag kiln:app), by id.
     pub fn app_images(&self, app: &str) -> Vec<String> {
         self.block_on(async |ec2, _| {
