@@ -125,6 +125,25 @@ impl Registry {
         })
     }
 
+    /// Resolves a reference whose image must still be usable: it exists and is not
+    /// revoked (promote, verify and deploy refuse anything else).
+    pub async fn resolve_usable(&self, reference: &ImageRef) -> Result<Entry> {
+        let entry = self.resolve(reference).await?;
+        match self.image(&entry.ami_id).await? {
+            None => Err(Error::AmiNotFound {
+                ami: entry.ami_id.to_string(),
+                region: self.region.to_string(),
+            }),
+            Some(image) => match image.tags.get(tag::REVOKED) {
+                Some(reason) => Err(Error::Revoked {
+                    ami: entry.ami_id.to_string(),
+                    reason: reason.clone(),
+                }),
+                None => Ok(entry),
+            },
+        }
+    }
+
     /// The version a channel is on now, if any.
     pub async fn channel_version(&self, role: Role, channel: &Channel) -> Result<Option<Version>> {
         let selected = format!("{}:{channel}", self.parameter(role));

@@ -217,3 +217,25 @@ fn usage_errors_exit_2() {
         run.stderr
     );
 }
+
+#[test]
+fn promote_and_verify_refuse_a_revoked_image() {
+    let (app, amis) = app_with_three_versions("revoked-gate");
+    emulator().tag_image(&amis[2], "kiln:revoked", "CVE-2026-0003");
+    let before = emulator().snapshot(&app, &[]);
+    let expected = format!(
+        "error: AMI {} is revoked: CVE-2026-0003\n  help: publish or promote another image; `kiln revoke --undo {}` if the revocation was a mistake\n",
+        amis[2], amis[2]
+    );
+    kiln()
+        .args(["--app", &app, "promote", "app", "--to", "production"])
+        .run()
+        .fails(1, &expected);
+    let pass = crate::harness::root().join("tests/fixtures/goss/pass.json");
+    kiln()
+        .args(["--app", &app, "verify", "--results"])
+        .args([pass])
+        .run()
+        .fails(1, &expected);
+    assert_eq!(emulator().snapshot(&app, &[]), before);
+}

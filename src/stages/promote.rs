@@ -11,7 +11,6 @@ use crate::cli::PromoteArgs;
 use crate::context::Context;
 use crate::error::{Error, Result, Source};
 use crate::model::{Channel, ImageRef, Selector};
-use crate::provenance::tag;
 use crate::report::Outcome;
 
 pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
@@ -33,7 +32,7 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
         .effects
         .read(
             format!("ssm:GetParameter {reference} of {parameter}"),
-            registry.resolve(&reference),
+            registry.resolve_usable(&reference),
         )
         .await?;
     let current = ctx
@@ -44,26 +43,6 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
         )
         .await?
         .flatten();
-    if let Some(entry) = &entry {
-        let image = registry.image(&entry.ami_id).await?;
-        match image {
-            None => {
-                return Err(Error::AmiNotFound {
-                    ami: entry.ami_id.to_string(),
-                    region: region.to_string(),
-                });
-            }
-            Some(image) => {
-                if let Some(reason) = image.tags.get(tag::REVOKED) {
-                    return Err(Error::Revoked {
-                        ami: entry.ami_id.to_string(),
-                        reason: reason.clone(),
-                    });
-                }
-            }
-        }
-    }
-
     // A version reference names its version even when a dry run cannot read it.
     let version = entry
         .as_ref()

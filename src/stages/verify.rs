@@ -13,7 +13,6 @@ use crate::context::Context;
 use crate::error::{Error, Result, Source};
 use crate::goss;
 use crate::model::ImageRef;
-use crate::provenance::tag;
 use crate::report::Outcome;
 
 pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
@@ -34,24 +33,13 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
         .effects
         .read(
             format!("ssm:GetParameter {reference} of {parameter}"),
-            registry.resolve(&reference),
+            registry.resolve_usable(&reference),
         )
         .await?;
     let subject = match &entry {
         Some(entry) => format!("{} ({}:{})", entry.ami_id, reference.role, entry.version),
         None => reference.to_string(),
     };
-    if let Some(entry) = &entry {
-        if let Some(image) = registry.image(&entry.ami_id).await? {
-            if let Some(reason) = image.tags.get(tag::REVOKED) {
-                return Err(Error::Revoked {
-                    ami: entry.ami_id.to_string(),
-                    reason: reason.clone(),
-                });
-            }
-        }
-    }
-
     let report = goss::parse(&output).map_err(|unusable| Error::VerifyBroken {
         subject: subject.clone(),
         detail: unusable.to_string(),
