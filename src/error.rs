@@ -275,9 +275,9 @@ impl Error {
             AmiBelongsElsewhere { .. } => {
                 "publish it under the app and role its tags name, or fix its kiln:* tags".into()
             }
-            Revoked { ami, .. } => format!(
-                "publish or promote another image; `kiln revoke --undo {ami}` if the revocation was a mistake"
-            ),
+            Revoked { .. } => {
+                "publish or promote another image; if the revocation was a mistake, remove the AMI's kiln:revoked tag".into()
+            }
             VersionLimit { labels, .. } => format!(
                 "move the label(s) {} to a newer version with `kiln promote`, then publish again",
                 labels.join(", ")
