@@ -5,8 +5,9 @@ use crate::aws::{self, Aws};
 use crate::config::Config;
 use crate::effect::Effects;
 use crate::error::{Error, Result};
+use crate::model::ImageRef;
 use crate::model::Region;
-use crate::registry::Registry;
+use crate::registry::{Entry, Registry};
 use crate::ui::Ui;
 
 pub struct Context {
@@ -68,6 +69,22 @@ impl Context {
     /// EC2 in one region, for waits the registry does not cover.
     pub fn aws_ec2(&self, region: &Region) -> crate::aws::ec2::Ec2 {
         self.aws.ec2(region)
+    }
+
+    /// Resolves a reference to an image that may still be used (exists, not revoked);
+    /// `None` only in a dry run that cannot read AWS (the read goes in the plan).
+    pub async fn resolve_usable(
+        &self,
+        registry: &Registry,
+        reference: &ImageRef,
+    ) -> Result<Option<Entry>> {
+        let what = format!(
+            "ssm:GetParameter {reference} of {}",
+            registry.parameter(reference.role)
+        );
+        self.effects
+            .read(what, registry.resolve_usable(reference))
+            .await
     }
 
     /// The app's registry in one region; fails when no app name was given.

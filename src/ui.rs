@@ -60,16 +60,21 @@ impl Ui {
         }
     }
 
-    /// Progress for a wait of unknown length.
-    pub fn progress(&self, message: String) -> Progress {
-        let bar = self.interactive.then(|| {
-            let bar = ProgressBar::new_spinner().with_message(message.clone());
+    /// A spinner with a message and the elapsed time, on an interactive stderr only.
+    fn spinner(&self, message: &str) -> Option<ProgressBar> {
+        self.interactive.then(|| {
+            let bar = ProgressBar::new_spinner().with_message(message.to_string());
             if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
                 bar.set_style(style);
             }
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
-        });
+        })
+    }
+
+    /// Progress for a wait of unknown length.
+    pub fn progress(&self, message: String) -> Progress {
+        let bar = self.spinner(&message);
         Progress {
             bar,
             message,
@@ -86,14 +91,7 @@ impl Ui {
         if self.github {
             eprintln!("::group::{title}");
         }
-        let bar = self.interactive.then(|| {
-            let bar = ProgressBar::new_spinner().with_message(title.to_string());
-            if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
-                bar.set_style(style);
-            }
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
+        let bar = self.spinner(title);
         Stream {
             tool: tool.to_string(),
             started: Instant::now(),

@@ -28,13 +28,7 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
     let registry = ctx.registry(&region)?;
     let parameter = registry.parameter(reference.role);
 
-    let entry = ctx
-        .effects
-        .read(
-            format!("ssm:GetParameter {reference} of {parameter}"),
-            registry.resolve_usable(&reference),
-        )
-        .await?;
+    let entry = ctx.resolve_usable(&registry, &reference).await?;
     let current = ctx
         .effects
         .read(

@@ -29,13 +29,7 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
     let parameter = registry.parameter(reference.role);
-    let entry = ctx
-        .effects
-        .read(
-            format!("ssm:GetParameter {reference} of {parameter}"),
-            registry.resolve_usable(&reference),
-        )
-        .await?;
+    let entry = ctx.resolve_usable(&registry, &reference).await?;
     let subject = match &entry {
         Some(entry) => format!("{} ({}:{})", entry.ami_id, reference.role, entry.version),
         None => reference.to_string(),
