@@ -1,0 +1,201 @@
+//! Where a bake's image goes after Packer: published in the primary region, and
+//! copied to (or found in) every extra region and published there once available.
+//! Each region's registry gets only an image that exists there.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::ami_name;
+use crate::aws::ec2::Image;
+use crate::context::Context;
+use crate::effect::Applied;
+use crate::error::{Error, Result};
+use crate::model::{AmiId, ImageRef, Region, Role, Selector, Version};
+use crate::provenance::Provenance;
+use crate::registry::Registry;
+use crate::stages::publish::publish_image;
+
+/// How long a copy to another region may take to become available.
+const COPY_TIMEOUT: Duration = Duration::from_secs(45 * 60);
+
+/// How an image came to be in a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum How {
+    /// Packer built it here now.
+    Baked,
+    /// Copied here from the primary region.
+    Copied,
+    /// An earlier bake with the same inputs.
+    Reused,
+}
+
+/// One region's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionResult {
+    pub region: Region,
+    pub ami_id: Option<AmiId>,
+    pub version: Option<Version>,
+    pub how: How,
+    /// Whether a new registry version was added (false: it already was the latest).
+    pub published: bool,
+}
+
+/// Publishes `image` unless it already is the role's latest version in that region.
+pub(super) async fn publish_new(
+    ctx: &Context,
+    registry: &Registry,
+    role: Role,
+    image: Option<&Image>,
+    provenance: &Provenance,
+    wait: Duration,
+    how: How,
+) -> Result<RegionResult> {
+    let latest = match image {
+        Some(_) => latest(registry, role).await?,
+        None => None,
+    };
+    let unchanged = match (image, &latest) {
+        (Some(image), Some((ami, _))) => ami == &image.id,
+        _ => false,
+    };
+    let version = if unchanged {
+        let version = latest.map(|(_, v)| v);
+        ctx.ui.note(format!(
+            "{} is already version {} of {} in {}; nothing to publish",
+            image.map_or(String::new(), |i| i.id.to_string()),
+            version.unwrap_or_default(),
+            registry.parameter(role),
+            registry.region()
+        ));
+        version
+    } else {
+        let tags = image.map(|i| i.tags.clone()).unwrap_or_default();
+        // A reused image keeps the provenance of the build that made it.
+        let provenance = match how {
+            How::Reused => Provenance::from_tags(&tags).or(provenance.clone()),
+            How::Baked | How::Copied => provenance.clone(),
+        };
+        publish_image(
+            ctx,
+            registry,
+            role,
+            image.map(|i| &i.id),
+            &tags,
+            &provenance,
+            wait,
+        )
+        .await?
+    };
+    Ok(RegionResult {
+        region: registry.region().clone(),
+        ami_id: image.map(|i| i.id.clone()),
+        version,
+        how,
+        published: !unchanged,
+    })
+}
+
+/// The role's latest AMI and version, or `None` when it was never published.
+async fn latest(registry: &Registry, role: Role) -> Result<Option<(AmiId, Version)>> {
+    let reference = ImageRef {
+        role,
+        selector: Selector::Latest,
+    };
+    match registry.resolve(&reference).await {
+        Ok(entry) => Ok(Some((entry.ami_id, entry.version))),
+        Err(Error::ParameterNotFound { .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// What every extra region gets from the primary one.
+pub(super) struct Copies<'a> {
+    pub(super) role: Role,
+    pub(super) hash: &'a str,
+    pub(super) source_region: &'a Region,
+    /// `None` in a dry run.
+    pub(super) source: Option<&'a AmiId>,
+    pub(super) reuse_earlier: bool,
+    pub(super) provenance: &'a Provenance,
+    pub(super) wait: Duration,
+}
+
+impl Copies<'_> {
+    /// Puts the image into another region: Packer's own copy (`ami_regions`), an
+    /// earlier copy with the same inputs (when the primary image was reused), or a
+    /// new copy; then publishes it there once it is available.
+    pub(super) async fn spread(
+        &self,
+        ctx: &Context,
+        target: &Region,
+        from_packer: Option<&AmiId>,
+    ) -> Result<RegionResult> {
+        let Self {
+            role,
+            hash,
+            source_region,
+            source,
+            reuse_earlier,
+            provenance,
+            wait,
+        } = *self;
+        let registry = ctx.registry(target)?;
+        let existing = match from_packer {
+            Some(ami) => Some((ami.clone(), How::Baked)),
+            None if !reuse_earlier => None,
+            None => ctx
+                .effects
+                .read(
+                    format!("ec2:DescribeImages tagged kiln:inputs-hash={hash} in {target}"),
+                    registry.baked_with(role, hash),
+                )
+                .await?
+                .flatten()
+                .map(|image| (image.id, How::Reused)),
+        };
+        let (ami, how) = match existing {
+            Some(found) => (Some(found.0), found.1),
+            None => {
+                let change = crate::effect::Change::CopyImage {
+                    region: target.clone(),
+                    source_region: source_region.clone(),
+                    source_ami: source.cloned(),
+                    // Unique like the original's: a rerun or --force copies again.
+                    name: ami_name(&registry, role, hash),
+                };
+                match ctx.effects.apply(change).await? {
+                    Applied::Image(copy) => {
+                        let ec2 = ctx.aws_ec2(target);
+                        if !ec2.wait_available(&copy, COPY_TIMEOUT).await? {
+                            return Err(Error::AmiNotAvailable {
+                                ami: copy.to_string(),
+                                state: "not available after copying".into(),
+                            });
+                        }
+                        (Some(copy), How::Copied)
+                    }
+                    _ => (None, How::Copied),
+                }
+            }
+        };
+        let image = ami.map(|id| Image {
+            id,
+            name: None,
+            state: "available".into(),
+            created: None,
+            tags: Default::default(),
+        });
+        // AMI ids are regional: an app copy records this region's base, so that
+        // `kiln status` compares like with like.
+        let mut provenance = provenance.clone();
+        if provenance.base_ami.is_some() && !ctx.effects.dry_run() {
+            if let Some((base, version)) = latest(&registry, Role::Base).await? {
+                provenance.base_ami = Some(base);
+                provenance.base_version = Some(version);
+            }
+        }
+        publish_new(ctx, &registry, role, image.as_ref(), &provenance, wait, how).await
+    }
+}
