@@ -231,6 +231,15 @@ pub fn junit(report: &Report, suite: &str) -> String {
     out
 }
 
+/// JUnit XML for results that could not be used: one errored testcase saying why.
+pub fn junit_broken(suite: &str, why: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"1\" failures=\"0\" errors=\"1\">\n  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"1\">\n    <testcase classname=\"goss\" name=\"goss results\">\n      <error message=\"{}\"/>\n    </testcase>\n  </testsuite>\n</testsuites>\n",
+        xml(suite),
+        xml(why)
+    )
+}
+
 /// A Markdown summary for GITHUB_STEP_SUMMARY.
 pub fn markdown(report: &Report, subject: &str) -> String {
     let s = &report.summary;
@@ -396,6 +405,20 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn broken_results_are_an_errored_junit_testcase() {
+        let xml = junit_broken("kiln verify shop <app:3>", "goss printed nothing");
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+        let suite = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testsuite"))
+            .unwrap();
+        assert_eq!(suite.attribute("name"), Some("kiln verify shop <app:3>"));
+        assert_eq!(suite.attribute("errors"), Some("1"));
+        let error = doc.descendants().find(|n| n.has_tag_name("error")).unwrap();
+        assert_eq!(error.attribute("message"), Some("goss printed nothing"));
     }
 
     #[test]

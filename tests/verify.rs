@@ -190,3 +190,26 @@ fn results_as_json() {
     assert_eq!(json["failures"][1]["name"], "app health endpoint");
     assert_eq!(json["promoted_to"], serde_json::Value::Null);
 }
+
+#[test]
+fn unusable_results_still_leave_a_junit_report() {
+    let (app, _) = app_with_three_versions("verify-broken-junit");
+    let run = kiln();
+    let junit = run.dir().join("goss.xml");
+    let done = run
+        .args([
+            "--app",
+            &app,
+            "verify",
+            "--results",
+            &fixture("empty.txt"),
+            "--junit",
+        ])
+        .args([&junit])
+        .run();
+    assert_eq!(done.code, 7, "{}", done.stderr);
+    let xml = std::fs::read_to_string(junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let error = doc.descendants().find(|n| n.has_tag_name("error")).unwrap();
+    assert_eq!(error.attribute("message"), Some("goss printed nothing"));
+}

@@ -34,16 +34,22 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
         Some(entry) => format!("{} ({}:{})", entry.ami_id, reference.role, entry.version),
         None => reference.to_string(),
     };
-    let report = goss::parse(&output).map_err(|unusable| Error::VerifyBroken {
-        subject: subject.clone(),
-        detail: unusable.to_string(),
-    })?;
+    let suite = format!("kiln verify {} {subject}", registry.app());
+    let report = match goss::parse(&output) {
+        Ok(report) => report,
+        Err(unusable) => {
+            // CI test reporters show a broken image too, not just a missing report.
+            if let Some(path) = &args.junit {
+                write_junit(path, &goss::junit_broken(&suite, &unusable.to_string()))?;
+            }
+            return Err(Error::VerifyBroken {
+                subject,
+                detail: unusable.to_string(),
+            });
+        }
+    };
     if let Some(path) = &args.junit {
-        let suite = format!("kiln verify {} {subject}", registry.app());
-        std::fs::write(path, goss::junit(&report, &suite)).map_err(|e| Error::Io {
-            path: path.clone(),
-            message: format!("cannot write the JUnit report: {e}"),
-        })?;
+        write_junit(path, &goss::junit(&report, &suite))?;
     }
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         eprint!("{}", goss::annotations(&report));
@@ -103,5 +109,12 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
         step_outputs,
         summary: Some(goss::markdown(&report, &format!("`{subject}`"))),
         failure,
+    })
+}
+
+fn write_junit(path: &std::path::Path, xml: &str) -> Result<()> {
+    std::fs::write(path, xml).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        message: format!("cannot write the JUnit report: {e}"),
     })
 }
