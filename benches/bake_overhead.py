@@ -28,7 +28,7 @@ def main() -> None:
     endpoint = f"http://127.0.0.1:{port}"
     emulator = start_emulator(port)
     template = tempfile.mkdtemp(prefix="kiln-bench-bake-")
-    for name in ("variables.pkr.hcl", "base.pkr.hcl"):
+    for name in ("emulator.pkr.hcl", "base.pkr.hcl"):
         shutil.copy(os.path.join(ROOT, "tests", "packer", name), template)
     env = {
         "PATH": os.environ.get("PATH", ""),

@@ -1,7 +1,7 @@
 //! `kiln verify --results FILE`: the gate to the tested channel, end to end against
 //! the emulator with Goss results that follow the real schema (tests/fixtures/goss).
 
-use crate::harness::{app_with_three_versions, emulator, kiln, root};
+use crate::harness::{Run, app_with_three_versions, emulator, kiln, root};
 
 fn fixture(name: &str) -> String {
     root()
@@ -21,31 +21,31 @@ fn labelled(app: &str) -> Vec<(i64, Vec<String>)> {
         .collect()
 }
 
-#[test]
-fn a_pass_promotes_the_version_to_tested_and_writes_junit() {
-    let (app, amis) = app_with_three_versions("verify-pass");
+/// Runs `kiln verify` with `--junit`; the run and the JUnit report it wrote.
+fn verify_with_junit(app: &str, args: &[&str]) -> (Run, String) {
     let run = kiln();
     let junit = run.dir().join("goss.xml");
     let done = run
-        .args([
-            "--app",
-            &app,
-            "verify",
-            "app:2",
-            "--results",
-            &fixture("pass.json"),
-            "--junit",
-        ])
-        .args([&junit])
-        .run()
-        .ok();
+        .args(["--app", app, "verify"])
+        .args(args)
+        .arg("--junit")
+        .arg(&junit)
+        .run();
+    let xml = std::fs::read_to_string(junit).unwrap_or_default();
+    (done, xml)
+}
+
+#[test]
+fn a_pass_promotes_the_version_to_tested_and_writes_junit() {
+    let (app, amis) = app_with_three_versions("verify-pass");
+    let (done, xml) = verify_with_junit(&app, &["app:2", "--results", &fixture("pass.json")]);
+    let done = done.ok();
     assert_eq!(done.stdout, "goss: 4 tests, 0 failed, 0 skipped in 0.0s\n");
     assert_eq!(
         done.stderr,
         format!("kiln: promoted {} (app:2) to tested\n", amis[1])
     );
     assert_eq!(labelled(&app), vec![(2, vec!["tested".to_string()])]);
-    let xml = std::fs::read_to_string(junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let suite = doc
         .descendants()
@@ -194,21 +194,8 @@ fn results_as_json() {
 #[test]
 fn unusable_results_still_leave_a_junit_report() {
     let (app, _) = app_with_three_versions("verify-broken-junit");
-    let run = kiln();
-    let junit = run.dir().join("goss.xml");
-    let done = run
-        .args([
-            "--app",
-            &app,
-            "verify",
-            "--results",
-            &fixture("empty.txt"),
-            "--junit",
-        ])
-        .args([&junit])
-        .run();
+    let (done, xml) = verify_with_junit(&app, &["--results", &fixture("empty.txt")]);
     assert_eq!(done.code, 7, "{}", done.stderr);
-    let xml = std::fs::read_to_string(junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let error = doc.descendants().find(|n| n.has_tag_name("error")).unwrap();
     assert_eq!(error.attribute("message"), Some("goss printed nothing"));

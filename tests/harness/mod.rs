@@ -91,6 +91,11 @@ impl Kiln {
         self
     }
 
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.arg(arg);
+        self
+    }
+
     pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
         self.command.env(name, value);
         self
@@ -125,12 +130,12 @@ impl Kiln {
     }
 }
 
-/// A Packer template directory for the emulator: tests/packer/variables.pkr.hcl
+/// A Packer template directory for the emulator: tests/packer/emulator.pkr.hcl
 /// with tests/packer/NAME.pkr.hcl, copied to a scratch directory of its own so a
 /// test may change it.
 pub fn packer_template(name: &str) -> PathBuf {
     let dir = scratch_dir(&format!("packer-{name}"));
-    for file in ["variables.pkr.hcl".to_string(), format!("{name}.pkr.hcl")] {
+    for file in ["emulator.pkr.hcl".to_string(), format!("{name}.pkr.hcl")] {
         std::fs::copy(root().join("tests/packer").join(&file), dir.join(&file)).unwrap();
     }
     dir
