@@ -179,6 +179,12 @@ pub enum Error {
     BadArtifact {
         problem: String,
     },
+    /// A file named on the command line does not exist.
+    InputMissing {
+        path: PathBuf,
+        what: &'static str,
+        flag: &'static str,
+    },
     /// The Packer template is not where kiln looked.
     TemplateNotFound {
         path: PathBuf,
@@ -238,7 +244,7 @@ impl Error {
             | NoArtifact { .. }
             | BadArtifact { .. }
             | Regions { .. } => exit::FAILED,
-            TemplateNotFound { .. } => exit::USAGE,
+            TemplateNotFound { .. } | InputMissing { .. } => exit::USAGE,
             Interrupted { .. } => exit::INTERRUPTED,
             TestsFailed { .. } => exit::TESTS_FAILED,
             VerifyBroken { .. } => exit::BROKEN,
@@ -306,6 +312,7 @@ impl Error {
                 "install Packer (Debian/Ubuntu: `apt-get install packer`; or HashiCorp's release from developer.hashicorp.com/packer/install) and make sure it is on PATH".into()
             }
             ToolMissing { tool, .. } => format!("install {tool} and make sure it is on PATH"),
+            InputMissing { flag, .. } => format!("check the path given to {flag}"),
             TemplateNotFound { role, .. } => format!(
                 "pass --template PATH, or set {role}_template under [bake] in kiln.toml; the kiln repository's packer/ directory has reference templates"
             ),
@@ -428,6 +435,7 @@ impl fmt::Display for Error {
                 write_tail(f, "packer", tail)
             }
             BadArtifact { problem } => write!(f, "cannot use what packer reported: {problem}"),
+            InputMissing { path, what, .. } => write!(f, "{}: {what} not found", path.display()),
             TemplateNotFound { path, role } => {
                 write!(f, "no Packer template for {role} at {}", path.display())
             }

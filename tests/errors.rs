@@ -239,3 +239,23 @@ fn promote_and_verify_refuse_a_revoked_image() {
         .fails(1, &expected);
     assert_eq!(emulator().snapshot(&app, &[]), before);
 }
+
+#[test]
+fn missing_input_files_are_usage_errors() {
+    kiln_without_aws()
+        .args(["--app", "shop", "verify", "--results", "missing.json"])
+        .run()
+        .fails(
+            2,
+            "error: missing.json: Goss results file not found\n  help: check the path given to --results\n",
+        );
+    let template = crate::harness::packer_template("base");
+    kiln_without_aws()
+        .args(["--app", "shop", "bake", "base", "--var-file", "missing.pkrvars.hcl", "--template"])
+        .args([template])
+        .run()
+        .fails(
+            2,
+            "error: missing.pkrvars.hcl: variable file not found\n  help: check the path given to --var-file\n",
+        );
+}

@@ -22,9 +22,16 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
         &Source::Argument("REF"),
         &channels,
     )?;
-    let output = std::fs::read_to_string(&args.results).map_err(|e| Error::Io {
-        path: args.results.clone(),
-        message: format!("cannot read the Goss results: {e}"),
+    let output = std::fs::read_to_string(&args.results).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::InputMissing {
+            path: args.results.clone(),
+            what: "Goss results file",
+            flag: "--results",
+        },
+        _ => Error::Io {
+            path: args.results.clone(),
+            message: format!("cannot read the Goss results: {e}"),
+        },
     })?;
     let region = ctx.region();
     let registry = ctx.registry(&region)?;

@@ -43,9 +43,10 @@ pub async fn run(ctx: &Context, args: &BakeArgs) -> Result<Outcome> {
     let vars = parse_vars(&args.vars)?;
     for file in &args.var_files {
         if !file.is_file() {
-            return Err(Error::Io {
+            return Err(Error::InputMissing {
                 path: file.clone(),
-                message: "variable file not found (--var-file)".into(),
+                what: "variable file",
+                flag: "--var-file",
             });
         }
     }
