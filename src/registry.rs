@@ -43,12 +43,6 @@ pub struct VersionRecord {
     pub provenance: Provenance,
 }
 
-impl VersionRecord {
-    pub fn has_label(&self, channel: &Channel) -> bool {
-        self.labels.iter().any(|l| l == channel.as_str())
-    }
-}
-
 /// The registry of one app in one region.
 #[derive(Debug, Clone)]
 pub struct Registry {

@@ -29,21 +29,12 @@ pub struct Image {
 #[derive(Debug, Clone)]
 pub struct Ec2 {
     client: Client,
-    region: Region,
     endpoint: String,
 }
 
 impl Ec2 {
-    pub fn new(client: Client, region: Region, endpoint: String) -> Self {
-        Self {
-            client,
-            region,
-            endpoint,
-        }
-    }
-
-    pub fn region(&self) -> &Region {
-        &self.region
+    pub fn new(client: Client, endpoint: String) -> Self {
+        Self { client, endpoint }
     }
 
     /// The images among `ids` that exist (in any state) and this account can see.

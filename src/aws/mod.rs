@@ -162,7 +162,6 @@ impl Aws {
     pub fn ec2(&self, region: &Region) -> ec2::Ec2 {
         ec2::Ec2::new(
             aws_sdk_ec2::Client::new(&self.config_for(region)),
-            region.clone(),
             self.endpoint_for(region),
         )
     }

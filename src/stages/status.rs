@@ -129,8 +129,8 @@ async fn gather(registries: Vec<Registry>, channels: Vec<String>) -> Result<Vec<
 }
 
 async fn region_status(registry: Registry, channels: Vec<String>) -> Result<Vec<StatusEntry>> {
-    let base = registry.history(Role::Base).await?;
-    let app = registry.history(Role::App).await?;
+    let (base, app) = tokio::join!(registry.history(Role::Base), registry.history(Role::App));
+    let (base, app) = (base?, app?);
     let mut ids: Vec<AmiId> = Vec::new();
     for versions in [&base, &app].into_iter().flatten() {
         ids.extend(versions.iter().map(|v| v.ami_id.clone()));

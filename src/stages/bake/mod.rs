@@ -357,7 +357,7 @@ fn outcome(
             result.region.to_string(),
             result.ami_id.as_ref().map_or("-".into(), |a| a.to_string()),
             result.version.map_or("-".into(), |v| v.to_string()),
-            format!("{:?}", result.how).to_lowercase()
+            result.how.as_str().to_string()
                 + if result.published {
                     ""
                 } else {
@@ -400,7 +400,7 @@ fn outcome(
                 .map_or("(dry run)".into(), |a| a.to_string()),
             primary.version.map_or("-".into(), |v| v.to_string()),
             primary.region,
-            format!("{:?}", primary.how).to_lowercase()
+            primary.how.as_str()
         )),
         step_outputs,
     }

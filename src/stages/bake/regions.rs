@@ -31,6 +31,16 @@ pub enum How {
     Reused,
 }
 
+impl How {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            How::Baked => "baked",
+            How::Copied => "copied",
+            How::Reused => "reused",
+        }
+    }
+}
+
 /// One region's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct RegionResult {
