@@ -15,7 +15,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from resolve import ROOT, free_port, start_emulator  # noqa: E402
+from resolve import ROOT, bench_emulator  # noqa: E402
 
 
 def main() -> None:
@@ -24,22 +24,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=11)
     args = parser.parse_args()
 
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    emulator = start_emulator(port)
+    emulator, endpoint, env = bench_emulator()
     template = tempfile.mkdtemp(prefix="kiln-bench-bake-")
     for name in ("emulator.pkr.hcl", "base.pkr.hcl"):
         shutil.copy(os.path.join(ROOT, "tests", "packer", name), template)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "CHECKPOINT_DISABLE": "1",
-    }
 
     def run(command, extra):
         started = time.perf_counter()

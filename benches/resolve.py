@@ -43,6 +43,26 @@ def start_emulator(port: int) -> subprocess.Popen:
     raise SystemExit("the emulator did not start")
 
 
+def bench_emulator():
+    """Starts an emulator; returns it, its endpoint, and an environment that reaches
+    only it (fake credentials, no instance metadata)."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    emulator = start_emulator(port)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "CHECKPOINT_DISABLE": "1",
+    }
+    return emulator, endpoint, env
+
+
 def timed(command: list, env: dict, runs: int, expected: str) -> list:
     samples = []
     for _ in range(runs):
@@ -61,20 +81,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=31)
     args = parser.parse_args()
 
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    emulator = start_emulator(port)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "KILN_APP": "bench",
-    }
+    emulator, endpoint, env = bench_emulator()
+    env["KILN_APP"] = "bench"
     os.environ.update(env)
     ec2 = boto3.client("ec2")
     source = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
