@@ -73,6 +73,21 @@ pub enum Command {
     Status(StatusArgs),
 }
 
+impl Command {
+    /// The subcommand as typed, for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Bake(_) => "bake",
+            Command::Publish(_) => "publish",
+            Command::Verify(_) => "verify",
+            Command::Resolve(_) => "resolve",
+            Command::Promote(_) => "promote",
+            Command::History(_) => "history",
+            Command::Status(_) => "status",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct BakeArgs {
     /// Role: base or app
@@ -98,19 +113,65 @@ pub struct BakeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Without --results, kiln launches a throwaway instance from the image \
+    ([verify] in kiln.toml: instance type, subnet, security groups, instance profile), runs \
+    goss on it through SSM Run Command, and terminates it whatever happens. The image needs \
+    goss and the SSM agent; the instance profile needs AmazonSSMManagedInstanceCore."
+)]
 pub struct VerifyArgs {
     /// The image: ROLE, ROLE:CHANNEL or ROLE:VERSION [default: app, the newest]
     pub reference: Option<String>,
     /// Goss JSON produced elsewhere (packer-plugin-goss, dgoss, a manual
     /// `goss validate --format json`): evaluate it for REF without launching anything
-    #[arg(long, value_name = "FILE", required = true)]
-    pub results: PathBuf,
+    #[arg(long, value_name = "FILE")]
+    pub results: Option<PathBuf>,
     /// Also write the results as JUnit XML (for Jenkins' junit step, test reporters)
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
     /// Do not promote a passing image to the tested channel
     #[arg(long)]
     pub no_promote: bool,
+    /// The Goss spec to run [default: goss/ROLE.yaml; [verify] goss_dir in kiln.toml]
+    #[arg(long, value_name = "FILE", conflicts_with = "results")]
+    pub goss: Option<PathBuf>,
+    /// A Goss vars file (goss --vars)
+    #[arg(long, value_name = "FILE", conflicts_with = "results")]
+    pub goss_vars: Option<PathBuf>,
+    /// Goss retries failing tests this long, e.g. 2m (goss --retry-timeout) [default: no retries]
+    #[arg(long, value_name = "DURATION", conflicts_with = "results")]
+    pub retry_timeout: Option<String>,
+    /// Pause between Goss retries (goss --sleep) [default: 1s]
+    #[arg(long, value_name = "DURATION", conflicts_with = "results")]
+    pub sleep: Option<String>,
+    /// How long the Goss command may run [default: 10m plus --retry-timeout]
+    #[arg(long, value_name = "DURATION", conflicts_with = "results")]
+    pub timeout: Option<String>,
+    /// How long the instance may take to run and bring its SSM agent online [default: 10m]
+    #[arg(long, value_name = "DURATION", conflicts_with = "results")]
+    pub boot_timeout: Option<String>,
+    /// Instance type [default: [verify] instance_type, else t3.micro]
+    #[arg(long, value_name = "TYPE", conflicts_with = "results")]
+    pub instance_type: Option<String>,
+    /// Subnet to launch in [default: [verify] subnet, else the default VPC's]
+    #[arg(long, value_name = "SUBNET_ID", conflicts_with = "results")]
+    pub subnet: Option<String>,
+    /// Security group (repeatable) [default: [verify] security_groups]
+    #[arg(
+        long = "security-group",
+        value_name = "SG_ID",
+        conflicts_with = "results"
+    )]
+    pub security_groups: Vec<String>,
+    /// Instance profile, name or ARN, with AmazonSSMManagedInstanceCore [default: [verify] instance_profile]
+    #[arg(long, value_name = "NAME", conflicts_with = "results")]
+    pub instance_profile: Option<String>,
+    /// Keep the instance when tests fail or the image is broken, and print how to reach it
+    #[arg(long, conflicts_with = "results")]
+    pub keep_on_failure: bool,
+    /// Terminate this app's verify instances left by crashed runs (past their lifetime), then exit
+    #[arg(long, conflicts_with_all = ["reference", "results", "junit", "goss", "keep_on_failure"])]
+    pub cleanup: bool,
 }
 
 #[derive(Debug, Args)]

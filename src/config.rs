@@ -5,7 +5,11 @@
 //! a bad one is reported with where it came from (flag, variable, or file and key)
 //! and what is allowed. The only I/O is reading the file.
 
+mod verify;
+
 use std::path::{Path, PathBuf};
+
+pub use verify::VerifyConfig;
 
 use crate::aws::AwsSettings;
 use crate::cli::GlobalArgs;
@@ -73,6 +77,7 @@ pub struct Config {
     pub prefix: ParameterPrefix,
     pub channels: Channels,
     pub bake: BakeConfig,
+    pub verify: VerifyConfig,
     pub dry_run: bool,
     pub output: OutputFormat,
     pub verbosity: u8,
@@ -98,6 +103,7 @@ struct FileValues {
     tested: Option<Channel>,
     production: Option<Channel>,
     bake: BakeConfig,
+    verify: VerifyConfig,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -108,6 +114,7 @@ const TOP_KEYS: &[&str] = &[
     "profile",
     "channels",
     "bake",
+    "verify",
 ];
 const CHANNEL_KEYS: &[&str] = &["tested", "production"];
 const BAKE_KEYS: &[&str] = &["base_template", "app_template", "ansible"];
@@ -210,6 +217,7 @@ pub fn load(flags: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<
         prefix,
         channels,
         bake: file.bake,
+        verify: file.verify,
         dry_run,
         output,
         verbosity: flags.verbose,
@@ -354,6 +362,7 @@ fn parse_file(path: &Path, text: &str) -> Result<FileValues> {
                     }
                 }
             }
+            "verify" => values.verify = verify::parse(&file, value)?,
             _ => return Err(file.unknown_key(key, TOP_KEYS)),
         }
     }

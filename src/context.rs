@@ -8,12 +8,15 @@ use crate::error::{Error, Result};
 use crate::model::ImageRef;
 use crate::model::Region;
 use crate::registry::{Entry, Registry};
+use crate::teardown::Teardown;
 use crate::ui::Ui;
 
 pub struct Context {
     pub config: Config,
     pub ui: Ui,
     pub effects: Effects,
+    /// What this run created and must remove before kiln exits.
+    pub teardown: Teardown,
     aws: Aws,
 }
 
@@ -22,6 +25,11 @@ impl Context {
     /// run, where reads become "would read" entries of the plan instead.
     pub async fn new(config: Config, ui: Ui) -> Result<Self> {
         let aws = Aws::new(aws::sdk_config(&config.aws).await);
+        Self::with_aws(config, ui, aws).await
+    }
+
+    /// As `new`, with a given connection (SDK-level tests hand in mocked clients).
+    pub async fn with_aws(config: Config, ui: Ui, aws: Aws) -> Result<Self> {
         let offline = match aws.check().await {
             Ok(()) => None,
             Err(error) if config.dry_run => {
@@ -38,6 +46,7 @@ impl Context {
             effects: Effects::new(aws.clone(), config.dry_run, offline),
             config,
             ui,
+            teardown: Teardown::default(),
             aws,
         })
     }
@@ -69,6 +78,11 @@ impl Context {
     /// EC2 in one region, for waits the registry does not cover.
     pub fn aws_ec2(&self, region: &Region) -> crate::aws::ec2::Ec2 {
         self.aws.ec2(region)
+    }
+
+    /// SSM in one region, for Run Command and the agent's registration.
+    pub fn aws_ssm(&self, region: &Region) -> crate::aws::ssm::Ssm {
+        self.aws.ssm(region)
     }
 
     /// Resolves a reference to an image that may still be used (exists, not revoked);

@@ -13,8 +13,10 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::aws::Aws;
+use crate::aws::instances::LaunchSpec;
+use crate::aws::run_command::{SHELL_DOCUMENT, Sent};
 use crate::error::Result;
-use crate::model::{AmiId, Channel, ParameterName, Region, Version};
+use crate::model::{AmiId, Channel, InstanceId, ParameterName, Region, Span, Version};
 use crate::tools::{self, Finished, ToolCommand};
 
 /// A change to the world outside kiln.
@@ -52,6 +54,25 @@ pub enum Change {
         /// `None` in a dry run that could not read which version the reference means.
         version: Option<Version>,
         labels: Vec<Channel>,
+    },
+    #[serde(rename = "ec2:RunInstances")]
+    LaunchInstance { region: Region, spec: LaunchSpec },
+    #[serde(rename = "ssm:SendCommand")]
+    SendCommand {
+        region: Region,
+        /// `None` in a dry run: the instance kiln would launch.
+        instance: Option<InstanceId>,
+        /// What the script does, for the plan and logs (the script is in `script`).
+        summary: String,
+        #[serde(skip)]
+        script: String,
+        timeout: Span,
+    },
+    #[serde(rename = "ec2:TerminateInstances")]
+    TerminateInstances {
+        region: Region,
+        /// Empty in a dry run: the instance kiln would launch.
+        instances: Vec<InstanceId>,
     },
 }
 
@@ -109,6 +130,52 @@ impl fmt::Display for Change {
                     labels.join(",")
                 )
             }
+            Change::LaunchInstance { region, spec } => {
+                write!(
+                    f,
+                    "ec2:RunInstances in {region}: image={} type={}",
+                    spec.ami_id, spec.instance_type
+                )?;
+                if let Some(subnet) = &spec.subnet {
+                    write!(f, " subnet={subnet}")?;
+                }
+                if !spec.security_groups.is_empty() {
+                    let groups: Vec<&str> =
+                        spec.security_groups.iter().map(|g| g.as_str()).collect();
+                    write!(f, " security-groups={}", groups.join(","))?;
+                }
+                if let Some(profile) = &spec.instance_profile {
+                    write!(f, " instance-profile={profile}")?;
+                }
+                let tags: Vec<String> = spec.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                write!(f, " tags: {}", tags.join(" "))
+            }
+            Change::SendCommand {
+                region,
+                instance,
+                summary,
+                timeout,
+                ..
+            } => write!(
+                f,
+                "ssm:SendCommand {SHELL_DOCUMENT} to {} in {region} (timeout {timeout}): {summary}",
+                instance
+                    .as_ref()
+                    .map_or("(the instance kiln launches)".to_string(), |i| i
+                        .to_string())
+            ),
+            Change::TerminateInstances { region, instances } => {
+                let ids: Vec<&str> = instances.iter().map(|i| i.as_str()).collect();
+                write!(
+                    f,
+                    "ec2:TerminateInstances {} in {region}",
+                    if ids.is_empty() {
+                        "(the instance kiln launches)".to_string()
+                    } else {
+                        ids.join(" ")
+                    }
+                )
+            }
         }
     }
 }
@@ -126,6 +193,10 @@ pub enum Applied {
     Version(Version),
     /// A new image.
     Image(AmiId),
+    /// A new instance.
+    Instance(InstanceId),
+    /// A command sent, or SSM did not know the instance yet.
+    Sent(Sent),
     /// Dry run: recorded, not done.
     Planned,
 }
@@ -245,6 +316,29 @@ impl Effects {
             } => {
                 let version = version.expect("a real run always knows the version it labels");
                 self.aws.ssm(&region).label(&name, version, &labels).await?;
+                Ok(Applied::Done)
+            }
+            Change::LaunchInstance { region, spec } => {
+                let id = self.aws.ec2(&region).run_instance(&spec).await?;
+                Ok(Applied::Instance(id))
+            }
+            Change::SendCommand {
+                region,
+                instance,
+                summary,
+                script,
+                timeout,
+            } => {
+                let instance = instance.expect("a real run sends to a real instance");
+                let sent = self
+                    .aws
+                    .ssm(&region)
+                    .send_shell(&instance, &script, timeout, &summary)
+                    .await?;
+                Ok(Applied::Sent(sent))
+            }
+            Change::TerminateInstances { region, instances } => {
+                self.aws.ec2(&region).terminate(&instances).await?;
                 Ok(Applied::Done)
             }
         }

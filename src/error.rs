@@ -206,6 +206,14 @@ pub enum Error {
         subject: String,
         detail: String,
     },
+    /// Something kiln created for the run could not be removed.
+    CleanupFailed {
+        /// What is left, e.g. `verify instance i-0abc… in eu-west-1`.
+        left: Vec<String>,
+        detail: String,
+        /// The error that ended the run before the cleanup, if any.
+        after: Option<String>,
+    },
     /// Some regions were published and others failed.
     Regions {
         published: Vec<String>,
@@ -248,6 +256,7 @@ impl Error {
             Interrupted { .. } => exit::INTERRUPTED,
             TestsFailed { .. } => exit::TESTS_FAILED,
             VerifyBroken { .. } => exit::BROKEN,
+            CleanupFailed { .. } => exit::CLEANUP,
         }
     }
 
@@ -319,12 +328,17 @@ impl Error {
             ToolFailed { .. } | NoArtifact { .. } | BadArtifact { .. } => {
                 "nothing was published; fix the template or the build and run kiln again".into()
             }
-            Interrupted { .. } => "nothing was published; run the command again".into(),
+            Interrupted { .. } => {
+                "nothing was published or promoted, and what kiln had started was removed; run the command again".into()
+            }
             TestsFailed { .. } => {
                 "nothing was promoted; the failures are listed above (and in the JUnit report with --junit)".into()
             }
             VerifyBroken { .. } => {
                 "nothing was promoted; check that goss is installed on the image and that the spec loads (`goss validate` on a machine from this image)".into()
+            }
+            CleanupFailed { .. } => {
+                "remove it yourself (aws ec2 terminate-instances --instance-ids ID), or run `kiln verify --cleanup` once its lifetime has passed; it also shuts itself down at the end of its lifetime".into()
             }
             Regions { .. } => {
                 "run the command again: regions already published keep their version, the others are retried".into()
@@ -446,6 +460,17 @@ impl fmt::Display for Error {
             } => write!(f, "{failed} of {total} Goss tests failed on {subject}"),
             VerifyBroken { subject, detail } => write!(f, "cannot verify {subject}: {detail}"),
             Interrupted { signal, what } => write!(f, "interrupted by {signal} while {what}"),
+            CleanupFailed {
+                left,
+                detail,
+                after,
+            } => {
+                write!(f, "could not remove {}: {detail}", left.join(", "))?;
+                match after {
+                    Some(cause) => write!(f, " (after: {cause})"),
+                    None => Ok(()),
+                }
+            }
             Regions { published, failed } => {
                 let failed: Vec<String> =
                     failed.iter().map(|(r, e)| format!("{r} ({e})")).collect();

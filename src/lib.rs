@@ -13,10 +13,12 @@ pub mod error;
 pub mod goss;
 pub mod inputs;
 pub mod model;
+pub mod poll;
 pub mod provenance;
 pub mod registry;
 pub mod report;
 pub mod stages;
+pub mod teardown;
 pub mod tools;
 pub mod ui;
 
@@ -38,20 +40,38 @@ pub fn run(cli: Cli) -> Result<()> {
             message: e.to_string(),
         })?;
     runtime.block_on(async {
-        tokio::spawn(tools::watch_signals());
         let ui = Ui::detect();
         let output = config.output;
         let dry_run = config.dry_run;
-        let ctx = Context::new(config, ui).await?;
-        let outcome = match &cli.command {
-            Command::Bake(args) => stages::bake::run(&ctx, args).await?,
-            Command::Verify(args) => stages::verify::run(&ctx, args).await?,
-            Command::Publish(args) => stages::publish::run(&ctx, args).await?,
-            Command::Resolve(args) => stages::resolve::run(&ctx, args).await?,
-            Command::Promote(args) => stages::promote::run(&ctx, args).await?,
-            Command::History(args) => stages::history::run(&ctx, args).await?,
-            Command::Status(_) => stages::status::run(&ctx).await?,
+        let ctx = tokio::select! {
+            ctx = Context::new(config, ui) => ctx?,
+            signal = tools::interrupted() => return Err(Error::Interrupted {
+                signal: signal.into(),
+                what: "connecting to AWS".into(),
+            }),
         };
+        // A signal drops the stage at its next await; what it created is then
+        // removed below, as after any other ending.
+        let result = tokio::select! {
+            outcome = stage(&ctx, &cli.command) => outcome,
+            signal = tools::interrupted() => Err(Error::Interrupted {
+                signal: signal.into(),
+                what: format!("running kiln {}", cli.command.name()),
+            }),
+        };
+        let outcome = ctx.teardown.finish(&ctx.effects, result).await?;
         report::emit(outcome, output, dry_run, &ctx.effects.plan(), &ui)
     })
+}
+
+async fn stage(ctx: &Context, command: &Command) -> Result<report::Outcome> {
+    match command {
+        Command::Bake(args) => stages::bake::run(ctx, args).await,
+        Command::Verify(args) => stages::verify::run(ctx, args).await,
+        Command::Publish(args) => stages::publish::run(ctx, args).await,
+        Command::Resolve(args) => stages::resolve::run(ctx, args).await,
+        Command::Promote(args) => stages::promote::run(ctx, args).await,
+        Command::History(args) => stages::history::run(ctx, args).await,
+        Command::Status(_) => stages::status::run(ctx).await,
+    }
 }

@@ -219,7 +219,7 @@ fn an_interrupted_bake_stops_packer_cleans_up_and_publishes_nothing() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(
-        stderr.ends_with("error: interrupted by SIGTERM while packer was building (it was stopped and cleaned up; nothing was published)\n  help: nothing was published; run the command again\n"),
+        stderr.ends_with("error: interrupted by SIGTERM while packer was building (it was stopped and cleaned up; nothing was published)\n  help: nothing was published or promoted, and what kiln had started was removed; run the command again\n"),
         "{stderr}"
     );
     assert!(

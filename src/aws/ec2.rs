@@ -28,8 +28,8 @@ pub struct Image {
 
 #[derive(Debug, Clone)]
 pub struct Ec2 {
-    client: Client,
-    endpoint: String,
+    pub(super) client: Client,
+    pub(super) endpoint: String,
 }
 
 impl Ec2 {

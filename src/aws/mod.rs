@@ -6,6 +6,8 @@
 //! wrap one service each and return kiln's own types.
 
 pub mod ec2;
+pub mod instances;
+pub mod run_command;
 pub mod ssm;
 
 use std::error::Error as StdError;
@@ -92,6 +94,9 @@ pub struct Aws {
     config: SdkConfig,
     primary: Option<Region>,
     endpoint: Option<String>,
+    /// Clients given from outside instead of built from `config`: SDK-level tests
+    /// of what the emulator cannot do hand in clients mocked with aws-smithy-mocks.
+    clients: Option<std::sync::Arc<(aws_sdk_ec2::Client, aws_sdk_ssm::Client)>>,
 }
 
 impl Aws {
@@ -102,6 +107,31 @@ impl Aws {
             config,
             primary,
             endpoint,
+            clients: None,
+        }
+    }
+
+    /// Every call goes to these clients, whatever the region: for SDK-level tests
+    /// with mocked clients (aws-smithy-mocks), the last step before AWS itself.
+    pub fn with_clients(
+        region: Region,
+        ec2: aws_sdk_ec2::Client,
+        ssm: aws_sdk_ssm::Client,
+    ) -> Self {
+        Self {
+            config: SdkConfig::builder()
+                .region(aws_config::Region::new(region.to_string()))
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(
+                        aws_credential_types::Credentials::new(
+                            "mocked", "mocked", None, None, "mocked",
+                        ),
+                    ),
+                )
+                .build(),
+            primary: Some(region),
+            endpoint: Some("mocked AWS".into()),
+            clients: Some(std::sync::Arc::new((ec2, ssm))),
         }
     }
 
@@ -153,17 +183,19 @@ impl Aws {
     }
 
     pub fn ssm(&self, region: &Region) -> ssm::Ssm {
-        ssm::Ssm::new(
-            aws_sdk_ssm::Client::new(&self.config_for(region)),
-            self.endpoint_for(region),
-        )
+        let client = match &self.clients {
+            Some(clients) => clients.1.clone(),
+            None => aws_sdk_ssm::Client::new(&self.config_for(region)),
+        };
+        ssm::Ssm::new(client, self.endpoint_for(region))
     }
 
     pub fn ec2(&self, region: &Region) -> ec2::Ec2 {
-        ec2::Ec2::new(
-            aws_sdk_ec2::Client::new(&self.config_for(region)),
-            self.endpoint_for(region),
-        )
+        let client = match &self.clients {
+            Some(clients) => clients.0.clone(),
+            None => aws_sdk_ec2::Client::new(&self.config_for(region)),
+        };
+        ec2::Ec2::new(client, self.endpoint_for(region))
     }
 }
 

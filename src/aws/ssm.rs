@@ -38,8 +38,8 @@ pub struct ParameterVersion {
 
 #[derive(Debug, Clone)]
 pub struct Ssm {
-    client: Client,
-    endpoint: String,
+    pub(super) client: Client,
+    pub(super) endpoint: String,
 }
 
 impl Ssm {

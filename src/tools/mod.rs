@@ -237,7 +237,7 @@ fn stop(pid: Option<u32>, signal: libc::c_int) {
 }
 
 /// Whether a tool is running now: while one is, signals are the tool runner's to
-/// handle; otherwise kiln's own watcher (see `watch_signals`) ends kiln at once.
+/// handle; otherwise `interrupted` ends the stage and kiln removes what it created.
 static RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 struct Running;
@@ -255,15 +255,15 @@ impl Drop for Running {
     }
 }
 
-/// Ends kiln with exit code 130 on SIGINT or SIGTERM while no tool runs (a wait
-/// for a copy, an SSM poll). Nothing kiln holds between tool runs needs cleaning up;
-/// stages that create temporary resources will register guards here.
-pub async fn watch_signals() {
+/// Waits for SIGINT or SIGTERM received while no tool runs (a wait for a copy,
+/// an SSM poll) and returns its name. While a tool runs, its signals are `run`'s:
+/// forwarded to the tool, which cleans up and ends the stage by itself.
+pub async fn interrupted() -> &'static str {
     let (Ok(mut interrupt), Ok(mut terminate)) = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
     ) else {
-        return;
+        return std::future::pending().await;
     };
     loop {
         let name = tokio::select! {
@@ -271,8 +271,7 @@ pub async fn watch_signals() {
             _ = terminate.recv() => "SIGTERM",
         };
         if !RUNNING.load(std::sync::atomic::Ordering::SeqCst) {
-            eprintln!("error: interrupted by {name}");
-            std::process::exit(i32::from(crate::error::exit::INTERRUPTED));
+            return name;
         }
     }
 }

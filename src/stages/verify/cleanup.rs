@@ -1,0 +1,94 @@
+//! `kiln verify --cleanup`: terminates verify instances that crashed runs left
+//! behind. Found by their tags (`kiln:purpose=verify`, the app); only those past
+//! their `kiln:expires` time, so a run in progress elsewhere is never touched.
+
+use serde_json::json;
+
+use crate::context::Context;
+use crate::effect::Change;
+use crate::error::Result;
+use crate::model::{InstanceId, Timestamp};
+use crate::report::{Outcome, Table};
+
+pub async fn run(ctx: &Context) -> Result<Outcome> {
+    let region = ctx.region();
+    let app = ctx.config.app()?;
+    let ec2 = ctx.aws_ec2(&region);
+    let found = ctx
+        .effects
+        .read(
+            format!("ec2:DescribeInstances tagged kiln:purpose=verify kiln:app={app} in {region}"),
+            ec2.live_instances_tagged(&[("kiln:purpose", "verify"), ("kiln:app", app.as_str())]),
+        )
+        .await?
+        .unwrap_or_default();
+    let now = Timestamp::now();
+    let mut expired: Vec<InstanceId> = Vec::new();
+    let mut table = Table::new(vec!["INSTANCE", "STATE", "RUN", "EXPIRES", "ACTION"]);
+    let mut rows = Vec::new();
+    for instance in &found {
+        let expires = instance
+            .tags
+            .get("kiln:expires")
+            .and_then(|t| Timestamp::parse_iso(t));
+        // No readable expiry: kiln did not tag it so; treat it as expired.
+        let due = expires.is_none_or(|at| at <= now);
+        if due {
+            expired.push(instance.id.clone());
+        }
+        let action = if due {
+            "terminate"
+        } else {
+            "keep (still within its lifetime)"
+        };
+        let expires = expires.map_or("-".to_string(), |t| t.rfc3339());
+        let run = instance
+            .tags
+            .get("kiln:run-id")
+            .cloned()
+            .unwrap_or_default();
+        table.row(vec![
+            instance.id.to_string(),
+            instance.state.clone(),
+            run.clone(),
+            expires.clone(),
+            action.to_string(),
+        ]);
+        rows.push(json!({
+            "instance_id": instance.id,
+            "state": instance.state,
+            "run_id": run,
+            "expires": expires,
+            "terminate": due,
+        }));
+    }
+    if !expired.is_empty() {
+        ctx.effects
+            .apply(Change::TerminateInstances {
+                region: region.clone(),
+                instances: expired.clone(),
+            })
+            .await?;
+    }
+    let done = !ctx.effects.dry_run();
+    let text = if found.is_empty() {
+        format!("no verify instances of {app} in {region}\n")
+    } else {
+        format!(
+            "{}{} of {} verify instance(s) of {app} in {region} {}\n",
+            table.render(&ctx.ui),
+            expired.len(),
+            found.len(),
+            if done { "terminated" } else { "to terminate" }
+        )
+    };
+    Ok(Outcome {
+        text,
+        json: json!({
+            "region": region,
+            "instances": rows,
+            "terminated": if done { expired.clone() } else { Vec::new() },
+        }),
+        ..Outcome::default()
+    })
+}

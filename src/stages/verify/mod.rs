@@ -1,0 +1,216 @@
+//! `kiln verify`: the gate between a baked image and the tested channel.
+//!
+//! An image passes when its Goss results have no failed test; then its registry
+//! version is promoted to the tested channel. Failed tests (exit 6) and unusable
+//! results (exit 7: goss missing, a bad spec, empty or cut-short output, an
+//! instance or SSM agent that never came up) promote nothing.
+//!
+//! The results come from a throwaway instance (`instance`: launch, SSM Run
+//! Command, teardown) or from a file produced elsewhere (`--results`); both feed
+//! the same gate (`evaluate`). `--cleanup` removes what crashed runs left.
+
+mod cleanup;
+mod instance;
+mod remote;
+
+use serde_json::json;
+
+use crate::cli::VerifyArgs;
+use crate::context::Context;
+use crate::error::{Error, Result, Source};
+use crate::goss;
+use crate::model::{ImageRef, InstanceId, ParameterName};
+use crate::registry::{Entry, Registry};
+use crate::report::Outcome;
+
+/// The image under test, as the registry knows it.
+struct Target {
+    reference: ImageRef,
+    parameter: ParameterName,
+    /// `None` only in a dry run that cannot read AWS.
+    entry: Option<Entry>,
+    /// How messages name it: `ami-… (app:7)`.
+    subject: String,
+}
+
+pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
+    if args.cleanup {
+        return cleanup::run(ctx).await;
+    }
+    let channels = ctx.config.channels.all();
+    let reference = ImageRef::parse(
+        args.reference.as_deref().unwrap_or("app"),
+        &Source::Argument("REF"),
+        &channels,
+    )?;
+    // Every flag and file is checked before anything is read or launched.
+    let live = match &args.results {
+        Some(_) => None,
+        None => Some(instance::Settings::new(ctx, args, reference.role)?),
+    };
+    let results_file = args.results.as_ref().map(read_results).transpose()?;
+
+    let registry = ctx.registry(&ctx.region())?;
+    let entry = ctx.resolve_usable(&registry, &reference).await?;
+    let target = Target {
+        parameter: registry.parameter(reference.role),
+        subject: match &entry {
+            Some(entry) => format!("{} ({}:{})", entry.ami_id, reference.role, entry.version),
+            None => reference.to_string(),
+        },
+        reference,
+        entry,
+    };
+
+    let (Some(settings), None) = (live, &results_file) else {
+        let output = results_file.unwrap_or_default();
+        return evaluate(ctx, args, &registry, &target, goss_results(&output), None).await;
+    };
+    let Some(ran) = instance::run_goss(ctx, &settings, &target).await? else {
+        // A dry run: the plan holds the launch, the command and the teardown.
+        return Ok(Outcome {
+            json: json!({
+                "reference": target.reference.to_string(),
+                "parameter": target.parameter,
+                "ami_id": target.entry.as_ref().map(|e| e.ami_id.clone()),
+            }),
+            ..Outcome::default()
+        });
+    };
+    let results = ran.results.clone().and_then(|output| goss_results(&output));
+    let outcome = evaluate(ctx, args, &registry, &target, results, Some(&ran.instance)).await;
+    let failed = match &outcome {
+        Ok(outcome) => outcome.failure.is_some(),
+        Err(Error::VerifyBroken { .. }) => true,
+        Err(_) => false,
+    };
+    if failed && settings.keep_on_failure {
+        instance::keep(ctx, &ran);
+    } else if ctx.teardown.remove(&ctx.effects, &ran.held).await.is_ok() {
+        ctx.ui.note(format!("terminated {}", ran.held));
+    }
+    outcome
+}
+
+fn read_results(path: &std::path::PathBuf) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::InputMissing {
+            path: path.clone(),
+            what: "Goss results file",
+            flag: "--results",
+        },
+        _ => Error::Io {
+            path: path.clone(),
+            message: format!("cannot read the Goss results: {e}"),
+        },
+    })
+}
+
+/// Goss's output as a report, or why it is unusable.
+fn goss_results(output: &str) -> Result<goss::Report, String> {
+    goss::parse(output).map_err(|unusable| unusable.to_string())
+}
+
+/// The gate: reports in every format, then the promotion on a pass.
+async fn evaluate(
+    ctx: &Context,
+    args: &VerifyArgs,
+    registry: &Registry,
+    target: &Target,
+    results: Result<goss::Report, String>,
+    instance: Option<&InstanceId>,
+) -> Result<Outcome> {
+    let Target {
+        reference,
+        subject,
+        entry,
+        parameter,
+    } = target;
+    let suite = format!("kiln verify {} {subject}", registry.app());
+    let report = match results {
+        Ok(report) => report,
+        Err(detail) => {
+            // CI test reporters show a broken image too, not just a missing report.
+            if let Some(path) = &args.junit {
+                write_junit(path, &goss::junit_broken(&suite, &detail))?;
+            }
+            return Err(Error::VerifyBroken {
+                subject: subject.clone(),
+                detail,
+            });
+        }
+    };
+    if let Some(path) = &args.junit {
+        write_junit(path, &goss::junit(&report, &suite))?;
+    }
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        eprint!("{}", goss::annotations(&report));
+    }
+
+    let tested = &ctx.config.channels.tested;
+    let passed = report.passed();
+    let mut promoted = false;
+    if passed && !args.no_promote {
+        let version = entry.as_ref().map(|e| e.version);
+        let current = match entry {
+            Some(_) => registry.channel_version(reference.role, tested).await?,
+            None => None,
+        };
+        if version.is_some() && current == version {
+            ctx.ui.note(format!("{tested} is already on {subject}"));
+        } else {
+            ctx.effects
+                .apply(registry.promote(reference.role, version, tested))
+                .await?;
+            promoted = !ctx.effects.dry_run();
+            if promoted {
+                ctx.ui.note(format!("promoted {subject} to {tested}"));
+            }
+        }
+    }
+
+    let summary = &report.summary;
+    let failure = (!passed).then(|| Error::TestsFailed {
+        subject: subject.clone(),
+        failed: summary.failed_count.max(report.failures().count() as u64),
+        total: summary.test_count,
+    });
+    let mut step_outputs = vec![("passed", passed.to_string())];
+    if let Some(entry) = entry {
+        step_outputs.push(("ami-id", entry.ami_id.to_string()));
+        step_outputs.push(("version", entry.version.to_string()));
+    }
+    if promoted {
+        step_outputs.push(("channel", tested.to_string()));
+    }
+    Ok(Outcome {
+        text: goss::console(&report),
+        json: json!({
+            "reference": reference.to_string(),
+            "parameter": parameter,
+            "ami_id": entry.as_ref().map(|e| e.ami_id.clone()),
+            "version": entry.as_ref().map(|e| e.version),
+            "instance_id": instance,
+            "passed": passed,
+            "tests": summary.test_count,
+            "failed": summary.failed_count,
+            "skipped": summary.skipped_count,
+            "duration_seconds": report.seconds(),
+            "failures": report.failures().map(|f| json!({"name": f.name(), "summary": f.summary_line})).collect::<Vec<_>>(),
+            "promoted_to": promoted.then(|| tested.to_string()),
+        }),
+        step_outputs,
+        summary: Some(goss::markdown(&report, &format!("`{subject}`"))),
+        failure,
+    })
+}
+
+fn write_junit(path: &std::path::Path, xml: &str) -> Result<()> {
+    std::fs::write(path, xml).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        message: format!("cannot write the JUnit report: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests;
