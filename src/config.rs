@@ -551,7 +551,7 @@ mod tests {
         assert_eq!(err.to_string(), "kiln.toml: unknown key `aap`");
         assert_eq!(
             err.help().unwrap(),
-            "the keys allowed here are: app, region, regions, parameter_prefix, profile, channels, bake"
+            "the keys allowed here are: app, region, regions, parameter_prefix, profile, channels, bake, verify"
         );
         let err = file("[channels]\nstaging = \"s\"").unwrap_err();
         assert_eq!(err.to_string(), "kiln.toml: unknown key `channels.staging`");

@@ -12,3 +12,4 @@ mod github;
 mod limits;
 mod registry;
 mod verify;
+mod verify_live;

@@ -90,3 +90,47 @@ pub(super) fn parse(file: &FileReader, value: &toml::Value) -> Result<VerifyConf
     }
     Ok(verify)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::parse_file;
+
+    #[test]
+    fn verify_settings_are_read_relative_to_the_file_and_checked() {
+        let values = parse_file(
+            Path::new("ci/kiln.toml"),
+            "[verify]\ninstance_type = \"m7g.large\"\nsubnet = \"subnet-0123456789abcdef0\"\nsecurity_groups = [\"sg-0123456789abcdef0\"]\ninstance_profile = \"kiln-verify\"\nlifetime = \"2h\"\ngoss_dir = \"specs\"\n",
+        )
+        .unwrap();
+        let verify = values.verify;
+        assert_eq!(verify.instance_type.as_str(), "m7g.large");
+        assert_eq!(verify.subnet.unwrap().as_str(), "subnet-0123456789abcdef0");
+        assert_eq!(verify.security_groups.len(), 1);
+        assert_eq!(verify.lifetime.to_string(), "2h");
+        assert_eq!(verify.goss_dir, Path::new("ci/specs"));
+        assert_eq!(verify.boot_timeout.to_string(), "10m", "the default");
+    }
+
+    #[test]
+    fn bad_verify_settings_name_the_key() {
+        let err = |text: &str| {
+            parse_file(Path::new("kiln.toml"), text)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err("[verify]\nsecurity_groups = \"sg-1\""),
+            "kiln.toml: key `verify.security_groups` must be a list of security group ids, e.g. [\"sg-0123456789abcdef0\"], not the string \"sg-1\""
+        );
+        assert_eq!(
+            err("[verify]\nsubnet = \"default\""),
+            "invalid value `default` in kiln.toml: key `verify.subnet`: expected a subnet id: `subnet-` followed by 8 or 17 lowercase hex digits"
+        );
+        assert_eq!(
+            err("[verify]\nsize = \"big\""),
+            "kiln.toml: unknown key `verify.size`"
+        );
+    }
+}

@@ -51,7 +51,7 @@ static GROUP_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$").unwrap());
 static PROFILE_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^(?:[\w+=,.@-]{1,128}|arn:aws[\w-]*:iam::\d{12}:instance-profile/[\w+=,.@/-]{1,128})$",
+        r"^(?:[A-Za-z0-9+=,.@_-]{1,128}|arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile/[A-Za-z0-9+=,.@_/-]{1,128})$",
     )
     .unwrap()
 });
@@ -133,5 +133,28 @@ impl RunId {
 impl Default for RunId {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pattern_compiles_and_checks() {
+        let source = Source::Flag("--x");
+        assert!(InstanceId::parse("i-0123456789abcdef0", &source).is_ok());
+        assert!(InstanceId::parse("i-xyz", &source).is_err());
+        assert!(InstanceType::parse("m7g.large", &source).is_ok());
+        assert!(SubnetId::parse("subnet-01234567", &source).is_ok());
+        assert!(SecurityGroupId::parse("sg-0123456789abcdef0", &source).is_ok());
+        let arn = "arn:aws:iam::123456789012:instance-profile/ci/kiln-verify";
+        assert!(InstanceProfile::parse(arn, &source).unwrap().is_arn());
+        assert!(
+            !InstanceProfile::parse("kiln-verify", &source)
+                .unwrap()
+                .is_arn()
+        );
+        assert!(InstanceProfile::parse("no spaces", &source).is_err());
     }
 }

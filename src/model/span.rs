@@ -116,7 +116,7 @@ mod tests {
             let err = parse(bad).unwrap_err();
             assert_eq!(
                 err.to_string(),
-                format!("invalid value `{bad}` in flag --timeout: expected {EXPECTED}"),
+                format!("invalid value `{bad}` in --timeout: expected {EXPECTED}"),
                 "{bad}"
             );
         }

@@ -96,7 +96,7 @@ impl Emulator {
 
     /// Runs SDK calls on a runtime of their own (tests are plain threads). The
     /// clients use kiln's own HTTP, retry and timeout settings, with test credentials.
-    fn block_on<T>(
+    pub(super) fn block_on<T>(
         &self,
         work: impl AsyncFnOnce(aws_sdk_ec2::Client, aws_sdk_ssm::Client) -> T,
     ) -> T {
@@ -339,6 +339,7 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 
 pub fn write(dir: &Path, file: &str, text: &str) -> PathBuf {
     let path = dir.join(file);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, text).unwrap();
     path
 }
