@@ -29,6 +29,10 @@ fn the_demo_runs_the_pipeline_against_the_emulator() {
         "{stdout}"
     );
     assert!(
+        stdout.contains("would run   ssm:SendCommand AWS-RunShellScript to (the instance kiln launches)"),
+        "the verify plan is missing:\n{stdout}"
+    );
+    assert!(
         stderr.contains("not baking (--force bakes anyway)"),
         "the second app bake was not skipped:\n{stderr}"
     );
