@@ -29,7 +29,9 @@ fn the_demo_runs_the_pipeline_against_the_emulator() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("would run   ssm:SendCommand AWS-RunShellScript to (the instance kiln launches)"),
+        stdout.contains(
+            "would run   ssm:SendCommand AWS-RunShellScript to (the instance kiln launches)"
+        ),
         "the verify plan is missing:\n{stdout}"
     );
     assert!(

@@ -80,6 +80,14 @@ struct Calls {
 async fn verify_with_output(
     goss_json: &str,
 ) -> (crate::error::Result<crate::report::Outcome>, Calls) {
+    verify(goss_json, false).await
+}
+
+/// As `verify_with_output`; `terminate_fails` makes every TerminateInstances fail.
+async fn verify(
+    goss_json: &str,
+    terminate_fails: bool,
+) -> (crate::error::Result<crate::report::Outcome>, Calls) {
     let image = mock!(aws_sdk_ec2::Client::describe_images).then_output(|| {
         DescribeImagesOutput::builder()
             .images(
@@ -115,9 +123,25 @@ async fn verify_with_output(
             )
             .build()
     });
-    let terminate = mock!(aws_sdk_ec2::Client::terminate_instances)
-        .match_requests(|r| r.instance_ids() == [INSTANCE])
-        .then_output(|| TerminateInstancesOutput::builder().build());
+    let terminate = if terminate_fails {
+        mock!(aws_sdk_ec2::Client::terminate_instances)
+            .match_requests(|r| r.instance_ids() == [INSTANCE])
+            .sequence()
+            .error(|| {
+                aws_sdk_ec2::operation::terminate_instances::TerminateInstancesError::generic(
+                    aws_sdk_ec2::error::ErrorMetadata::builder()
+                        .code("UnauthorizedOperation")
+                        .message("You are not authorized to perform this operation.")
+                        .build(),
+                )
+            })
+            .repeatedly()
+            .build()
+    } else {
+        mock!(aws_sdk_ec2::Client::terminate_instances)
+            .match_requests(|r| r.instance_ids() == [INSTANCE])
+            .then_output(|| TerminateInstancesOutput::builder().build())
+    };
 
     let latest = mock!(aws_sdk_ssm::Client::get_parameter)
         .match_requests(|r| r.name() == Some("/kiln/shop/app"))
@@ -290,5 +314,23 @@ async fn failed_tests_on_the_instance_promote_nothing_and_terminate_it() {
         calls.terminate.num_calls(),
         1,
         "the instance was terminated"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_teardown_is_exit_3_and_names_the_instance_left() {
+    let (outcome, calls) = verify(&fixture("pass.json"), true).await;
+    let err = outcome.unwrap_err();
+    assert_eq!(err.exit_code(), crate::error::exit::CLEANUP);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "could not remove verify instance {INSTANCE} in eu-west-1: access denied to ec2:TerminateInstances: You are not authorized to perform this operation."
+        )
+    );
+    assert_eq!(
+        calls.terminate.num_calls(),
+        2,
+        "tried by the stage, then by the guard"
     );
 }
