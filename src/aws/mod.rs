@@ -5,8 +5,15 @@
 //! here, once; SDK errors become kiln errors here, once. The files beside this one
 //! wrap one service each and return kiln's own types.
 
+pub mod autoscaling;
 pub mod ec2;
+pub mod elb;
+pub mod launch_templates;
+pub mod template_data;
+
 pub mod instances;
+#[cfg(test)]
+pub mod mocked;
 pub mod run_command;
 pub mod ssm;
 
@@ -96,7 +103,16 @@ pub struct Aws {
     endpoint: Option<String>,
     /// Clients given from outside instead of built from `config`: SDK-level tests
     /// of what the emulator cannot do hand in clients mocked with aws-smithy-mocks.
-    clients: Option<std::sync::Arc<(aws_sdk_ec2::Client, aws_sdk_ssm::Client)>>,
+    clients: Option<std::sync::Arc<Clients>>,
+}
+
+/// Ready-made clients for every service kiln calls (see `Aws::with_clients`).
+#[derive(Debug)]
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub ssm: aws_sdk_ssm::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 impl Aws {
@@ -113,11 +129,7 @@ impl Aws {
 
     /// Every call goes to these clients, whatever the region: for SDK-level tests
     /// with mocked clients (aws-smithy-mocks), the last step before AWS itself.
-    pub fn with_clients(
-        region: Region,
-        ec2: aws_sdk_ec2::Client,
-        ssm: aws_sdk_ssm::Client,
-    ) -> Self {
+    pub fn with_clients(region: Region, clients: Clients) -> Self {
         Self {
             config: SdkConfig::builder()
                 .region(aws_config::Region::new(region.to_string()))
@@ -131,7 +143,7 @@ impl Aws {
                 .build(),
             primary: Some(region),
             endpoint: Some("mocked AWS".into()),
-            clients: Some(std::sync::Arc::new((ec2, ssm))),
+            clients: Some(std::sync::Arc::new(clients)),
         }
     }
 
@@ -184,7 +196,7 @@ impl Aws {
 
     pub fn ssm(&self, region: &Region) -> ssm::Ssm {
         let client = match &self.clients {
-            Some(clients) => clients.1.clone(),
+            Some(clients) => clients.ssm.clone(),
             None => aws_sdk_ssm::Client::new(&self.config_for(region)),
         };
         ssm::Ssm::new(client, self.endpoint_for(region))
@@ -192,10 +204,26 @@ impl Aws {
 
     pub fn ec2(&self, region: &Region) -> ec2::Ec2 {
         let client = match &self.clients {
-            Some(clients) => clients.0.clone(),
+            Some(clients) => clients.ec2.clone(),
             None => aws_sdk_ec2::Client::new(&self.config_for(region)),
         };
         ec2::Ec2::new(client, self.endpoint_for(region))
+    }
+
+    pub fn autoscaling(&self, region: &Region) -> autoscaling::AutoScaling {
+        let client = match &self.clients {
+            Some(clients) => clients.autoscaling.clone(),
+            None => aws_sdk_autoscaling::Client::new(&self.config_for(region)),
+        };
+        autoscaling::AutoScaling::new(client, self.endpoint_for(region))
+    }
+
+    pub fn elb(&self, region: &Region) -> elb::Elb {
+        let client = match &self.clients {
+            Some(clients) => clients.elb.clone(),
+            None => aws_sdk_elasticloadbalancingv2::Client::new(&self.config_for(region)),
+        };
+        elb::Elb::new(client, self.endpoint_for(region))
     }
 }
 

@@ -41,6 +41,36 @@ string_newtype!(
     InstanceProfile
 );
 
+string_newtype!(
+    /// An Auto Scaling group's name.
+    GroupName
+);
+string_newtype!(
+    /// A launch template id, `lt-` and hex digits.
+    LaunchTemplateId
+);
+string_newtype!(
+    /// An ELBv2 target group ARN.
+    TargetGroupArn
+);
+
+impl GroupName {
+    pub fn parse(value: &str, source: &Source) -> Result<Self> {
+        let fits = (1..=255).contains(&value.chars().count())
+            && !value.contains(':')
+            && !value.starts_with(char::is_whitespace);
+        if fits {
+            Ok(Self(value.to_string()))
+        } else {
+            Err(super::invalid(
+                source,
+                value,
+                "an Auto Scaling group name (1 to 255 characters, no `:`)",
+            ))
+        }
+    }
+}
+
 static INSTANCE_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$").unwrap());
 static TYPE_RE: LazyLock<Regex> =

@@ -17,6 +17,14 @@ AWS rather than as moto 5.2.5 does:
 - SendCommand with InstanceIds targets those instances only (moto adds every
   instance of the region), and answers InvalidInstanceId for an instance whose
   agent is not online, as SSM does.
+Auto Scaling and ELBv2 get three fixes, so `kiln deploy` sees a rollout as on AWS:
+- an instance of a group reports the launch template version it was launched from
+  (moto reports the template's default version for every instance);
+- an instance that leaves a group (terminated, detached) leaves the group's target
+  groups (moto keeps it there, healthy, forever);
+- an instance launched from an image tagged `emulator:health=unhealthy` never
+  passes its target group's health check: an image whose app does not start,
+  which a deploy must roll back.
 GetCommandInvocation stays as moto has it: Success with empty output, which kiln
 must report as broken, never as a pass.
 
@@ -45,6 +53,7 @@ def patch_moto() -> None:
 
     amis.Ami.__init__ = ebs_backed_init
     patch_run_command()
+    patch_auto_scaling()
 
 
 def agent_online(account: str, region: str, instance_id: str) -> bool:
@@ -113,6 +122,62 @@ def patch_run_command() -> None:
         return original_send(self, *args, **kwargs)
 
     models.SimpleSystemManagerBackend.send_command = send_command
+
+
+def patch_auto_scaling() -> None:
+    from moto.autoscaling import models as asg
+    from moto.elbv2 import models as elbv2
+
+    original_state_init = asg.InstanceState.__init__
+
+    def remember_version(self, *args, **kwargs):
+        original_state_init(self, *args, **kwargs)
+        group = self.auto_scaling_group
+        self.launched_version = None
+        if group is not None and group.ec2_launch_template is not None:
+            version = group.ec2_launch_template.get_version(group.launch_template_version)
+            self.launched_version = str(version.number)
+
+    def launch_template(self):
+        group = self.auto_scaling_group
+        if group is None or group.ec2_launch_template is None:
+            return None
+        return {
+            "LaunchTemplateId": group.ec2_launch_template.id,
+            "LaunchTemplateName": group.ec2_launch_template.name,
+            "Version": self.launched_version,
+        }
+
+    asg.InstanceState.__init__ = remember_version
+    asg.InstanceState.launch_template = property(launch_template)
+
+    original_detach = asg.AutoScalingBackend.detach_instances
+
+    def detach_instances(self, group_name, instance_ids, should_decrement):
+        group = self.autoscaling_groups[group_name]
+        for arn in group.target_group_arns:
+            target_group = self.elbv2_backend.target_groups.get(arn)
+            if target_group is not None:
+                for instance_id in instance_ids:
+                    target_group.targets.pop(instance_id, None)
+        return original_detach(self, group_name, instance_ids, should_decrement)
+
+    asg.AutoScalingBackend.detach_instances = detach_instances
+
+    original_health = elbv2.FakeTargetGroup.health_for
+
+    def health_for(self, target, ec2_backend):
+        status = original_health(self, target, ec2_backend)
+        instance = ec2_backend.get_instance_by_id(target["Id"])
+        if status.status == "healthy" and instance is not None:
+            image_tags = ec2_backend.tags.get(instance.image_id, {})
+            if image_tags.get("emulator:health") == "unhealthy":
+                status.status = "unhealthy"
+                status.reason = "Target.FailedHealthChecks"
+                status.description = "Health checks failed"
+        return status
+
+    elbv2.FakeTargetGroup.health_for = health_for
 
 
 def exit_with_parent(parent: int) -> None:

@@ -20,54 +20,17 @@ use aws_sdk_ssm::operation::send_command::SendCommandOutput;
 use aws_sdk_ssm::types::{
     Command, CommandInvocationStatus, InstanceInformation, Parameter, PingStatus,
 };
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
+use aws_smithy_mocks::{Rule, mock};
 
 use super::remote::tests::printed;
-use crate::aws::Aws;
+use crate::aws::mocked;
 use crate::cli::{GlobalArgs, VerifyArgs};
 use crate::context::Context;
 use crate::error::Error;
-use crate::model::Region;
 
 const AMI: &str = "ami-0123456789abcdef0";
 const INSTANCE: &str = "i-0fedcba9876543210";
 const COMMAND: &str = "2b6e1c9a-0000-4000-8000-000000000007";
-
-fn ec2_client(rules: &[&Rule]) -> aws_sdk_ec2::Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::Config::builder()
-            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-            .region(aws_sdk_ec2::config::Region::new("eu-west-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "mocked", "mocked", None, None, "mocked",
-            ))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .interceptor(interceptor)
-            .build(),
-    )
-}
-
-fn ssm_client(rules: &[&Rule]) -> aws_sdk_ssm::Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for rule in rules {
-        interceptor = interceptor.with_rule(rule);
-    }
-    aws_sdk_ssm::Client::from_conf(
-        aws_sdk_ssm::Config::builder()
-            .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
-            .region(aws_sdk_ssm::config::Region::new("eu-west-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "mocked", "mocked", None, None, "mocked",
-            ))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .interceptor(interceptor)
-            .build(),
-    )
-}
 
 /// The rules that count: what must happen (or must not) for the test to pass.
 struct Calls {
@@ -208,17 +171,18 @@ async fn verify(
         })
         .then_output(|| LabelParameterVersionOutput::builder().build());
 
-    let aws = Aws::with_clients(
-        Region::from_aws("eu-west-1"),
-        ec2_client(&[&image, &launch, &running, &terminate]),
-        ssm_client(&[
+    let aws = mocked::aws(
+        &[&image, &launch, &running, &terminate],
+        &[
             &latest,
             &tested_is_empty,
             &online,
             &send,
             &invocation,
             &label,
-        ]),
+        ],
+        &[],
+        &[],
     );
     let flags = GlobalArgs {
         config: None,

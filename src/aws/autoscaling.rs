@@ -1,0 +1,427 @@
+//! Auto Scaling calls kiln makes to roll an image out: read a group with its
+//! instances, point it at a launch template version, replace instances, change
+//! capacity, tag it (the deploy lock), and drive instance refreshes.
+//!
+//! A group is read with one DescribeAutoScalingGroups call that lists its
+//! instances and the launch template version each was launched from.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_autoscaling::Client;
+use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+
+use super::{classify, error_code};
+use crate::error::Result;
+use crate::model::{GroupName, InstanceId, LaunchTemplateId, TargetGroupArn};
+
+/// A group as kiln needs it for a rollout.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub name: GroupName,
+    /// The launch template and the version string the group is set to.
+    pub template: Option<(LaunchTemplateId, String)>,
+    pub desired: i32,
+    pub min: i32,
+    pub max: i32,
+    pub instances: Vec<GroupInstance>,
+    pub target_groups: Vec<TargetGroupArn>,
+    pub tags: BTreeMap<String, String>,
+    pub subnets: Option<String>,
+    pub health_check_type: Option<String>,
+    pub health_check_grace: Option<i32>,
+}
+
+/// One instance of a group.
+#[derive(Debug, Clone)]
+pub struct GroupInstance {
+    pub id: InstanceId,
+    /// `Pending`, `InService`, `Terminating`, …
+    pub lifecycle: String,
+    /// The group's own health check (EC2 or ELB): `Healthy` or `Unhealthy`.
+    pub healthy: bool,
+    /// The launch template version it was launched from.
+    pub version: Option<String>,
+}
+
+/// What a new group (blue-green) is made of.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NewGroup {
+    pub name: GroupName,
+    pub template: LaunchTemplateId,
+    pub version: i64,
+    pub min: i32,
+    pub max: i32,
+    pub desired: i32,
+    pub subnets: Option<String>,
+    pub target_groups: Vec<TargetGroupArn>,
+    pub health_check_type: Option<String>,
+    pub health_check_grace: Option<i32>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An instance refresh as Auto Scaling reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refresh {
+    pub id: String,
+    /// `Pending`, `InProgress`, `Successful`, `Failed`, `Cancelling`, `Cancelled`,
+    /// `RollbackInProgress`, `RollbackFailed`, `RollbackSuccessful`, `Baking`.
+    pub status: String,
+    pub percent: i32,
+    pub reason: Option<String>,
+}
+
+impl Refresh {
+    pub fn active(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "Pending" | "InProgress" | "Cancelling" | "RollbackInProgress" | "Baking"
+        )
+    }
+}
+
+/// What `StartInstanceRefresh` is asked to do.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RefreshSpec {
+    pub template: LaunchTemplateId,
+    pub version: i64,
+    pub min_healthy_percent: i32,
+    pub max_healthy_percent: Option<i32>,
+    pub instance_warmup: Option<i32>,
+    pub checkpoints: Vec<i32>,
+    pub skip_matching: bool,
+    pub auto_rollback: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AutoScaling {
+    pub(super) client: Client,
+    pub(super) endpoint: String,
+}
+
+impl AutoScaling {
+    pub fn new(client: Client, endpoint: String) -> Self {
+        Self { client, endpoint }
+    }
+
+    /// The group with its instances; `None` when there is no such group.
+    pub async fn group(&self, name: &GroupName) -> Result<Option<Group>> {
+        let output = self
+            .client
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name.as_str())
+            .send()
+            .await
+            .map_err(|e| classify("autoscaling:DescribeAutoScalingGroups", &self.endpoint, e))?;
+        Ok(output
+            .auto_scaling_groups
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(group_from))
+    }
+
+    /// Groups that carry the tag `key` = `value`.
+    pub async fn groups_tagged(&self, key: &str, value: &str) -> Result<Vec<Group>> {
+        let mut pages = self
+            .client
+            .describe_auto_scaling_groups()
+            .filters(
+                aws_sdk_autoscaling::types::Filter::builder()
+                    .name(format!("tag:{key}"))
+                    .values(value)
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        let mut groups = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                classify("autoscaling:DescribeAutoScalingGroups", &self.endpoint, e)
+            })?;
+            groups.extend(
+                page.auto_scaling_groups
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(group_from),
+            );
+        }
+        Ok(groups)
+    }
+
+    /// Sets the group's launch template version and, optionally, its capacity.
+    pub async fn update(
+        &self,
+        name: &GroupName,
+        template: Option<(&LaunchTemplateId, i64)>,
+        capacity: Option<(i32, i32, i32)>,
+    ) -> Result<()> {
+        let mut request = self
+            .client
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(name.as_str());
+        if let Some((id, version)) = template {
+            request = request.launch_template(
+                LaunchTemplateSpecification::builder()
+                    .launch_template_id(id.as_str())
+                    .version(version.to_string())
+                    .build(),
+            );
+        }
+        if let Some((min, desired, max)) = capacity {
+            request = request
+                .min_size(min)
+                .desired_capacity(desired)
+                .max_size(max);
+        }
+        request
+            .send()
+            .await
+            .map_err(|e| classify("autoscaling:UpdateAutoScalingGroup", &self.endpoint, e))?;
+        Ok(())
+    }
+
+    /// Terminates one instance of a group; the group launches its replacement
+    /// unless `decrement` lowers the desired capacity instead.
+    pub async fn terminate(&self, instance: &InstanceId, decrement: bool) -> Result<()> {
+        match self
+            .client
+            .terminate_instance_in_auto_scaling_group()
+            .instance_id(instance.as_str())
+            .should_decrement_desired_capacity(decrement)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Already gone (a second run, or the group replaced it): nothing to do.
+            Err(err) if error_code(&err) == Some("ValidationError") => {
+                tracing::info!("{instance} is no longer in its group");
+                Ok(())
+            }
+            Err(err) => Err(classify(
+                "autoscaling:TerminateInstanceInAutoScalingGroup",
+                &self.endpoint,
+                err,
+            )),
+        }
+    }
+
+    pub async fn set_tag(&self, name: &GroupName, key: &str, value: &str) -> Result<()> {
+        self.client
+            .create_or_update_tags()
+            .tags(tag(name, key, value))
+            .send()
+            .await
+            .map_err(|e| classify("autoscaling:CreateOrUpdateTags", &self.endpoint, e))?;
+        Ok(())
+    }
+
+    pub async fn delete_tag(&self, name: &GroupName, key: &str) -> Result<()> {
+        self.client
+            .delete_tags()
+            .tags(tag(name, key, ""))
+            .send()
+            .await
+            .map_err(|e| classify("autoscaling:DeleteTags", &self.endpoint, e))?;
+        Ok(())
+    }
+
+    pub async fn create_group(&self, spec: &NewGroup) -> Result<()> {
+        let tags: Vec<Tag> = spec
+            .tags
+            .iter()
+            .map(|(k, v)| tag(&spec.name, k, v))
+            .collect();
+        self.client
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(spec.name.as_str())
+            .launch_template(
+                LaunchTemplateSpecification::builder()
+                    .launch_template_id(spec.template.as_str())
+                    .version(spec.version.to_string())
+                    .build(),
+            )
+            .min_size(spec.min)
+            .max_size(spec.max)
+            .desired_capacity(spec.desired)
+            .set_vpc_zone_identifier(spec.subnets.clone())
+            .set_target_group_arns(Some(
+                spec.target_groups.iter().map(|t| t.to_string()).collect(),
+            ))
+            .set_health_check_type(spec.health_check_type.clone())
+            .set_health_check_grace_period(spec.health_check_grace)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| classify("autoscaling:CreateAutoScalingGroup", &self.endpoint, e))?;
+        Ok(())
+    }
+
+    pub async fn detach_target_groups(
+        &self,
+        name: &GroupName,
+        target_groups: &[TargetGroupArn],
+    ) -> Result<()> {
+        if target_groups.is_empty() {
+            return Ok(());
+        }
+        self.client
+            .detach_load_balancer_target_groups()
+            .auto_scaling_group_name(name.as_str())
+            .set_target_group_arns(Some(target_groups.iter().map(|t| t.to_string()).collect()))
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    "autoscaling:DetachLoadBalancerTargetGroups",
+                    &self.endpoint,
+                    e,
+                )
+            })?;
+        Ok(())
+    }
+
+    pub async fn delete_group(&self, name: &GroupName) -> Result<()> {
+        self.client
+            .delete_auto_scaling_group()
+            .auto_scaling_group_name(name.as_str())
+            .force_delete(true)
+            .send()
+            .await
+            .map_err(|e| classify("autoscaling:DeleteAutoScalingGroup", &self.endpoint, e))?;
+        Ok(())
+    }
+
+    /// The group's most recent instance refreshes, newest first.
+    pub async fn refreshes(&self, name: &GroupName) -> Result<Vec<Refresh>> {
+        let output = self
+            .client
+            .describe_instance_refreshes()
+            .auto_scaling_group_name(name.as_str())
+            .max_records(5)
+            .send()
+            .await
+            .map_err(|e| classify("autoscaling:DescribeInstanceRefreshes", &self.endpoint, e))?;
+        Ok(output
+            .instance_refreshes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| Refresh {
+                id: r.instance_refresh_id.unwrap_or_default(),
+                status: r
+                    .status
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "Unknown".into()),
+                percent: r.percentage_complete.unwrap_or_default(),
+                reason: r.status_reason,
+            })
+            .collect())
+    }
+
+    pub async fn start_refresh(&self, name: &GroupName, spec: &RefreshSpec) -> Result<String> {
+        use aws_sdk_autoscaling::types::{DesiredConfiguration, RefreshPreferences};
+        let preferences = RefreshPreferences::builder()
+            .min_healthy_percentage(spec.min_healthy_percent)
+            .set_max_healthy_percentage(spec.max_healthy_percent)
+            .set_instance_warmup(spec.instance_warmup)
+            .set_checkpoint_percentages(
+                Some(spec.checkpoints.clone()).filter(|c: &Vec<i32>| !c.is_empty()),
+            )
+            .skip_matching(spec.skip_matching)
+            .auto_rollback(spec.auto_rollback)
+            .build();
+        let output = self
+            .client
+            .start_instance_refresh()
+            .auto_scaling_group_name(name.as_str())
+            .desired_configuration(
+                DesiredConfiguration::builder()
+                    .launch_template(
+                        LaunchTemplateSpecification::builder()
+                            .launch_template_id(spec.template.as_str())
+                            .version(spec.version.to_string())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .preferences(preferences)
+            .send()
+            .await
+            .map_err(|e| classify("autoscaling:StartInstanceRefresh", &self.endpoint, e))?;
+        Ok(output.instance_refresh_id.unwrap_or_default())
+    }
+
+    pub async fn cancel_refresh(&self, name: &GroupName) -> Result<()> {
+        self.client
+            .cancel_instance_refresh()
+            .auto_scaling_group_name(name.as_str())
+            .send()
+            .await
+            .map_err(|e| classify("autoscaling:CancelInstanceRefresh", &self.endpoint, e))?;
+        Ok(())
+    }
+
+    pub async fn rollback_refresh(&self, name: &GroupName) -> Result<()> {
+        self.client
+            .rollback_instance_refresh()
+            .auto_scaling_group_name(name.as_str())
+            .send()
+            .await
+            .map_err(|e| classify("autoscaling:RollbackInstanceRefresh", &self.endpoint, e))?;
+        Ok(())
+    }
+}
+
+fn tag(group: &GroupName, key: &str, value: &str) -> Tag {
+    Tag::builder()
+        .resource_id(group.as_str())
+        .resource_type("auto-scaling-group")
+        .key(key)
+        .value(value)
+        .propagate_at_launch(false)
+        .build()
+}
+
+fn group_from(g: aws_sdk_autoscaling::types::AutoScalingGroup) -> Group {
+    let template = g.launch_template.as_ref().and_then(|t| {
+        Some((
+            LaunchTemplateId::from_aws(t.launch_template_id.clone()?),
+            t.version.clone().unwrap_or_else(|| "$Default".into()),
+        ))
+    });
+    Group {
+        name: GroupName::from_aws(g.auto_scaling_group_name.unwrap_or_default()),
+        template,
+        desired: g.desired_capacity.unwrap_or_default(),
+        min: g.min_size.unwrap_or_default(),
+        max: g.max_size.unwrap_or_default(),
+        instances: g
+            .instances
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| GroupInstance {
+                id: InstanceId::from_aws(i.instance_id.unwrap_or_default()),
+                lifecycle: i
+                    .lifecycle_state
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                healthy: i.health_status.as_deref() == Some("Healthy"),
+                version: i.launch_template.and_then(|t| t.version),
+            })
+            .collect(),
+        target_groups: g
+            .target_group_arns
+            .unwrap_or_default()
+            .into_iter()
+            .map(TargetGroupArn::from_aws)
+            .collect(),
+        tags: g
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
+            .collect(),
+        subnets: g.vpc_zone_identifier,
+        health_check_type: g.health_check_type,
+        health_check_grace: g.health_check_grace_period,
+    }
+}
