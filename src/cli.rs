@@ -63,6 +63,10 @@ pub enum Command {
     Publish(PublishArgs),
     /// Gate an image on its Goss results; promote it to the tested channel on a pass
     Verify(VerifyArgs),
+    /// Roll an image out to an Auto Scaling group, wait for it, roll back on failure
+    Deploy(DeployArgs),
+    /// Redeploy the previous production image (or --to REF)
+    Rollback(RollbackArgs),
     /// Print the AMI id a reference points at (ROLE, ROLE:CHANNEL, ROLE:VERSION)
     Resolve(ResolveArgs),
     /// Move a channel label to the version REF names
@@ -80,6 +84,8 @@ impl Command {
             Command::Bake(_) => "bake",
             Command::Publish(_) => "publish",
             Command::Verify(_) => "verify",
+            Command::Deploy(_) => "deploy",
+            Command::Rollback(_) => "rollback",
             Command::Resolve(_) => "resolve",
             Command::Promote(_) => "promote",
             Command::History(_) => "history",
@@ -172,6 +178,81 @@ pub struct VerifyArgs {
     /// Terminate this app's verify instances left by crashed runs (past their lifetime), then exit
     #[arg(long, conflicts_with_all = ["reference", "results", "junit", "goss", "keep_on_failure"])]
     pub cleanup: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The image: ROLE, ROLE:CHANNEL or ROLE:VERSION [default: app:tested]
+    pub reference: Option<String>,
+    /// Deploy an image that is not on the tested channel
+    #[arg(long)]
+    pub force: bool,
+    /// Let terraform make the launch template version: `terraform` runs
+    /// `terraform apply -auto-approve -var ami_id=AMI` in [deploy] terraform_dir
+    #[arg(long, value_name = "DRIVER")]
+    pub via: Option<String>,
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The image to go back to [default: the production image before the current one]
+    #[arg(long, value_name = "REF")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
+}
+
+/// How a deploy or rollback rolls out; each flag overrides [deploy] in kiln.toml.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Rollout")]
+pub struct RolloutArgs {
+    /// The Auto Scaling group [default: [deploy] asg]
+    #[arg(long, value_name = "NAME")]
+    pub asg: Option<String>,
+    /// rolling, instance-refresh or blue-green [default: rolling]
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<String>,
+    /// Instances replaced at once, a number or a share (rolling) [default: 25%]
+    #[arg(long, value_name = "N|PERCENT")]
+    pub batch_size: Option<String>,
+    /// Share of the group kept healthy; below it kiln adds before it removes [default: 90%]
+    #[arg(long, value_name = "PERCENT")]
+    pub min_healthy: Option<String>,
+    /// How long the whole rollout may take [default: 30m]
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// instance-refresh: the most of the group in service at once, e.g. 110%
+    #[arg(long, value_name = "PERCENT")]
+    pub max_healthy: Option<String>,
+    /// instance-refresh: seconds a new instance warms up before it counts
+    #[arg(long, value_name = "SECONDS")]
+    pub instance_warmup: Option<String>,
+    /// instance-refresh: pause at these percentages, e.g. 20,50
+    #[arg(long, value_name = "PERCENTS")]
+    pub checkpoints: Option<String>,
+    /// instance-refresh: replace instances even when they already match
+    #[arg(long)]
+    pub no_skip_matching: bool,
+    /// blue-green: old groups (scaled to zero) kept for an instant rollback [default: 1]
+    #[arg(long, value_name = "N")]
+    pub keep_old: Option<String>,
+    /// On failure, leave the group as it is instead of rolling back
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// Do not move the production channel on success (e.g. a staging group)
+    #[arg(long)]
+    pub no_promote: bool,
+    /// GitHub environment of the deployment record [default: production]
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Record a GitHub Deployment (on by default when GITHUB_TOKEN and GITHUB_REPOSITORY are set)
+    #[arg(long)]
+    pub github: bool,
+    /// GitHub API URL, for GitHub Enterprise [default: GITHUB_API_URL, else https://api.github.com]
+    #[arg(long, value_name = "URL")]
+    pub github_api_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,10 +5,12 @@
 //! a bad one is reported with where it came from (flag, variable, or file and key)
 //! and what is allowed. The only I/O is reading the file.
 
+mod deploy;
 mod verify;
 
 use std::path::{Path, PathBuf};
 
+pub use deploy::DeployConfig;
 pub use verify::VerifyConfig;
 
 use crate::aws::AwsSettings;
@@ -78,6 +80,7 @@ pub struct Config {
     pub channels: Channels,
     pub bake: BakeConfig,
     pub verify: VerifyConfig,
+    pub deploy: DeployConfig,
     pub dry_run: bool,
     pub output: OutputFormat,
     pub verbosity: u8,
@@ -104,6 +107,7 @@ struct FileValues {
     production: Option<Channel>,
     bake: BakeConfig,
     verify: VerifyConfig,
+    deploy: DeployConfig,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -115,6 +119,7 @@ const TOP_KEYS: &[&str] = &[
     "channels",
     "bake",
     "verify",
+    "deploy",
 ];
 const CHANNEL_KEYS: &[&str] = &["tested", "production"];
 const BAKE_KEYS: &[&str] = &["base_template", "app_template", "ansible"];
@@ -218,6 +223,7 @@ pub fn load(flags: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<
         channels,
         bake: file.bake,
         verify: file.verify,
+        deploy: file.deploy,
         dry_run,
         output,
         verbosity: flags.verbose,
@@ -363,6 +369,7 @@ fn parse_file(path: &Path, text: &str) -> Result<FileValues> {
                 }
             }
             "verify" => values.verify = verify::parse(&file, value)?,
+            "deploy" => values.deploy = deploy::parse(&file, value)?,
             _ => return Err(file.unknown_key(key, TOP_KEYS)),
         }
     }
@@ -551,7 +558,7 @@ mod tests {
         assert_eq!(err.to_string(), "kiln.toml: unknown key `aap`");
         assert_eq!(
             err.help().unwrap(),
-            "the keys allowed here are: app, region, regions, parameter_prefix, profile, channels, bake, verify"
+            "the keys allowed here are: app, region, regions, parameter_prefix, profile, channels, bake, verify, deploy"
         );
         let err = file("[channels]\nstaging = \"s\"").unwrap_err();
         assert_eq!(err.to_string(), "kiln.toml: unknown key `channels.staging`");

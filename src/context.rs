@@ -80,6 +80,16 @@ impl Context {
         self.aws.ec2(region)
     }
 
+    /// Auto Scaling in one region, for rollouts.
+    pub fn aws_autoscaling(&self, region: &Region) -> crate::aws::autoscaling::AutoScaling {
+        self.aws.autoscaling(region)
+    }
+
+    /// ELBv2 in one region, for target health.
+    pub fn aws_elb(&self, region: &Region) -> crate::aws::elb::Elb {
+        self.aws.elb(region)
+    }
+
     /// SSM in one region, for Run Command and the agent's registration.
     pub fn aws_ssm(&self, region: &Region) -> crate::aws::ssm::Ssm {
         self.aws.ssm(region)

@@ -206,6 +206,39 @@ pub enum Error {
         subject: String,
         detail: String,
     },
+    /// No Auto Scaling group was named.
+    NoGroup,
+    GroupNotFound {
+        group: String,
+        region: String,
+    },
+    /// The group does not launch from a launch template kiln can version.
+    GroupWithoutTemplate {
+        group: String,
+    },
+    /// The image is not on the tested channel (or is revoked) and --force was not given.
+    NotTested {
+        subject: String,
+        channel: String,
+        role: String,
+    },
+    /// Another deploy (or an instance refresh) is in progress on the group.
+    DeployLocked {
+        group: String,
+        holder: String,
+        lock: String,
+        region: String,
+    },
+    /// The rollout did not converge; `rollback` says what was done about it.
+    DeployFailed {
+        group: String,
+        detail: String,
+        rollback: RollbackOutcome,
+    },
+    /// `kiln rollback` found nothing to return to.
+    NothingToRollBack {
+        detail: String,
+    },
     /// Something kiln created for the run could not be removed.
     CleanupFailed {
         /// What is left, e.g. `verify instance i-0abc… in eu-west-1`.
@@ -219,6 +252,17 @@ pub enum Error {
         published: Vec<String>,
         failed: Vec<(String, String)>,
     },
+}
+
+/// What happened after a failed rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollbackOutcome {
+    /// The group is back on this launch template version.
+    Done(String),
+    /// `--no-rollback`: the group was left as it was.
+    NotAsked,
+    /// The rollback failed too: the group needs a person.
+    Failed(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -257,6 +301,13 @@ impl Error {
             TestsFailed { .. } => exit::TESTS_FAILED,
             VerifyBroken { .. } => exit::BROKEN,
             CleanupFailed { .. } => exit::CLEANUP,
+            NoGroup => exit::USAGE,
+            GroupNotFound { .. } | NothingToRollBack { .. } => exit::NOT_FOUND,
+            GroupWithoutTemplate { .. } | NotTested { .. } | DeployLocked { .. } => exit::FAILED,
+            DeployFailed { rollback, .. } => match rollback {
+                RollbackOutcome::Failed(_) => exit::CLEANUP,
+                _ => exit::FAILED,
+            },
         }
     }
 
@@ -336,6 +387,31 @@ impl Error {
             }
             VerifyBroken { .. } => {
                 "nothing was promoted; check that goss is installed on the image and that the spec loads (`goss validate` on a machine from this image)".into()
+            }
+            NoGroup => "pass --asg NAME, or set asg under [deploy] in kiln.toml".into(),
+            GroupNotFound { .. } => "check the name and the region (--region)".into(),
+            GroupWithoutTemplate { .. } => {
+                "kiln deploys groups that launch from a launch template (not a launch configuration or a mixed instances policy); move the group to a launch template first".into()
+            }
+            NotTested { role, channel, .. } => format!(
+                "verify it first (`kiln verify {role}:VERSION` promotes it to {channel}), or pass --force to deploy it anyway"
+            ),
+            DeployLocked { lock, region, .. } => format!(
+                "wait for it to finish; if its run is gone (a crashed job), the lock expires by itself, or remove it: aws ssm delete-parameter --name {lock} --region {region}"
+            ),
+            DeployFailed { rollback, .. } => match rollback {
+                RollbackOutcome::Done(_) => {
+                    "production was not moved; look at the new instances' health (target group health checks, the app's logs) and deploy a fixed image".into()
+                }
+                RollbackOutcome::NotAsked => {
+                    "the group was left on the new version (--no-rollback); production was not moved: `kiln rollback` returns to the production image".into()
+                }
+                RollbackOutcome::Failed(_) => {
+                    "the group is between versions: check it in the console, then run `kiln rollback`".into()
+                }
+            },
+            NothingToRollBack { .. } => {
+                "name the image to return to: `kiln rollback --to app:VERSION` (`kiln history app` lists them)".into()
             }
             CleanupFailed { .. } => {
                 "remove it yourself (aws ec2 terminate-instances --instance-ids ID), or run `kiln verify --cleanup` once its lifetime has passed; it also shuts itself down at the end of its lifetime".into()
@@ -460,6 +536,42 @@ impl fmt::Display for Error {
             } => write!(f, "{failed} of {total} Goss tests failed on {subject}"),
             VerifyBroken { subject, detail } => write!(f, "cannot verify {subject}: {detail}"),
             Interrupted { signal, what } => write!(f, "interrupted by {signal} while {what}"),
+            NoGroup => write!(f, "no Auto Scaling group given"),
+            GroupNotFound { group, region } => {
+                write!(f, "no Auto Scaling group {group} in {region}")
+            }
+            GroupWithoutTemplate { group } => {
+                write!(
+                    f,
+                    "Auto Scaling group {group} does not use a launch template"
+                )
+            }
+            NotTested {
+                subject, channel, ..
+            } => {
+                write!(f, "{subject} is not on the {channel} channel")
+            }
+            DeployLocked { group, holder, .. } => {
+                write!(
+                    f,
+                    "another deploy holds Auto Scaling group {group}: {holder}"
+                )
+            }
+            DeployFailed {
+                group,
+                detail,
+                rollback,
+            } => {
+                write!(f, "deploy to {group} failed: {detail}")?;
+                match rollback {
+                    RollbackOutcome::Done(version) => {
+                        write!(f, "; rolled back to launch template version {version}")
+                    }
+                    RollbackOutcome::NotAsked => write!(f, "; not rolled back (--no-rollback)"),
+                    RollbackOutcome::Failed(why) => write!(f, "; the rollback failed too: {why}"),
+                }
+            }
+            NothingToRollBack { detail } => write!(f, "nothing to roll back to: {detail}"),
             CleanupFailed {
                 left,
                 detail,

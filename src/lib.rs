@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod effect;
 pub mod error;
+pub mod github;
 pub mod goss;
 pub mod inputs;
 pub mod model;
@@ -68,6 +69,8 @@ async fn stage(ctx: &Context, command: &Command) -> Result<report::Outcome> {
     match command {
         Command::Bake(args) => stages::bake::run(ctx, args).await,
         Command::Verify(args) => stages::verify::run(ctx, args).await,
+        Command::Deploy(args) => stages::deploy::deploy(ctx, args).await,
+        Command::Rollback(args) => stages::deploy::rollback(ctx, args).await,
         Command::Publish(args) => stages::publish::run(ctx, args).await,
         Command::Resolve(args) => stages::resolve::run(ctx, args).await,
         Command::Promote(args) => stages::promote::run(ctx, args).await,

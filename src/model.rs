@@ -47,8 +47,10 @@ macro_rules! string_newtype {
 }
 
 mod infra;
+mod rollout;
 mod span;
 pub use infra::*;
+pub use rollout::{Batch, Percent, Strategy};
 pub use span::Span;
 
 string_newtype!(

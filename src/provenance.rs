@@ -20,6 +20,11 @@ pub mod tag {
     pub const BASE_VERSION: &str = "kiln:base-version";
     pub const INPUTS_HASH: &str = "kiln:inputs-hash";
     pub const REVOKED: &str = "kiln:revoked";
+    /// When the image last went to production (a successful deploy): the images
+    /// `kiln rollback` may return to without passing the tested gate again.
+    pub const DEPLOYED: &str = "kiln:deployed";
+    /// On an Auto Scaling group while a deploy holds it: who, and until when.
+    pub const DEPLOY_LOCK: &str = "kiln:deploy-lock";
 }
 
 /// The longest tag value EC2 accepts.

@@ -43,11 +43,9 @@ pub fn emit(
     match format {
         OutputFormat::Json => {
             let mut value = outcome.json;
-            if dry_run {
-                if let Value::Object(map) = &mut value {
-                    map.insert("dry_run".into(), Value::Bool(true));
-                    map.insert("plan".into(), json!(plan));
-                }
+            if dry_run && let Value::Object(map) = &mut value {
+                map.insert("dry_run".into(), Value::Bool(true));
+                map.insert("plan".into(), json!(plan));
             }
             stdout.push_str(&serde_json::to_string_pretty(&value).unwrap_or_default());
             stdout.push('\n');

@@ -10,23 +10,75 @@
 use std::fmt;
 use std::sync::Mutex;
 
-use crate::effect::{Change, Effects};
+use crate::effect::{Change, Effects, RolloutChange};
 use crate::error::{Error, Result};
-use crate::model::{InstanceId, Region};
+use crate::model::{GroupName, InstanceId, Region};
 
-/// Something that exists only for one run.
+/// Something that exists (or a state that lasts) only for one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Temporary {
-    VerifyInstance { region: Region, id: InstanceId },
+    VerifyInstance {
+        region: Region,
+        id: InstanceId,
+    },
+    /// The deploy lock: an SSM parameter, and a tag on the group for people.
+    DeployLock {
+        region: Region,
+        name: String,
+        group: GroupName,
+    },
+    /// A group's capacity raised for a rollout; removal restores it.
+    RaisedCapacity {
+        region: Region,
+        group: GroupName,
+        /// (min, desired, max) before the rollout.
+        original: (i32, i32, i32),
+    },
+    /// A blue-green group that has not taken over yet.
+    NewGroup {
+        region: Region,
+        group: GroupName,
+    },
 }
 
 impl Temporary {
-    fn removal(&self) -> Change {
+    fn removal(&self) -> Vec<Change> {
         match self {
-            Temporary::VerifyInstance { region, id } => Change::TerminateInstances {
+            Temporary::VerifyInstance { region, id } => vec![Change::TerminateInstances {
                 region: region.clone(),
                 instances: vec![id.clone()],
-            },
+            }],
+            Temporary::DeployLock {
+                region,
+                name,
+                group,
+            } => vec![
+                Change::Rollout(RolloutChange::UntagGroup {
+                    region: region.clone(),
+                    group: group.clone(),
+                    key: crate::provenance::tag::DEPLOY_LOCK.into(),
+                }),
+                Change::Rollout(RolloutChange::ReleaseLock {
+                    region: region.clone(),
+                    name: name.clone(),
+                }),
+            ],
+            Temporary::RaisedCapacity {
+                region,
+                group,
+                original,
+            } => vec![Change::Rollout(RolloutChange::UpdateGroup {
+                region: region.clone(),
+                group: group.clone(),
+                template: None,
+                capacity: Some(*original),
+            })],
+            Temporary::NewGroup { region, group } => {
+                vec![Change::Rollout(RolloutChange::DeleteGroup {
+                    region: region.clone(),
+                    group: group.clone(),
+                })]
+            }
         }
     }
 }
@@ -36,6 +88,21 @@ impl fmt::Display for Temporary {
         match self {
             Temporary::VerifyInstance { region, id } => {
                 write!(f, "verify instance {id} in {region}")
+            }
+            Temporary::DeployLock { region, group, .. } => {
+                write!(f, "the deploy lock on {group} in {region}")
+            }
+            Temporary::RaisedCapacity {
+                region,
+                group,
+                original,
+            } => write!(
+                f,
+                "the raised capacity of {group} in {region} (back to min={} desired={} max={})",
+                original.0, original.1, original.2
+            ),
+            Temporary::NewGroup { region, group } => {
+                write!(f, "the new group {group} in {region}")
             }
         }
     }
@@ -60,7 +127,9 @@ impl Teardown {
     /// Removes `thing` now. It stays held if the removal fails, so `finish` tries
     /// once more and reports it.
     pub async fn remove(&self, effects: &Effects, thing: &Temporary) -> Result<()> {
-        effects.apply(thing.removal()).await?;
+        for change in thing.removal() {
+            effects.apply(change).await?;
+        }
         self.keep(thing);
         Ok(())
     }

@@ -141,6 +141,14 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// Changes what the progress says (on the next tick for plain lines).
+    pub fn set_message(&mut self, message: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message.clone());
+        }
+        self.message = message;
+    }
+
     /// Called on every poll; prints a plain line at most every 10 seconds.
     pub fn tick(&mut self) {
         if self.bar.is_some() {

@@ -6,6 +6,8 @@ mod harness;
 mod bake;
 mod config_file;
 mod demo;
+mod deploy;
+mod deploy_github;
 mod dry_run;
 mod errors;
 mod github;

@@ -9,6 +9,7 @@ pub mod autoscaling;
 pub mod ec2;
 pub mod elb;
 pub mod launch_templates;
+pub mod locks;
 pub mod template_data;
 
 pub mod instances;

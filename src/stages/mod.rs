@@ -2,6 +2,7 @@
 //! registry, sends changes through the effect gate and returns an `Outcome`.
 
 pub mod bake;
+pub mod deploy;
 pub mod history;
 pub mod promote;
 pub mod publish;

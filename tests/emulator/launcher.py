@@ -24,7 +24,11 @@ Auto Scaling and ELBv2 get three fixes, so `kiln deploy` sees a rollout as on AW
   groups (moto keeps it there, healthy, forever);
 - an instance launched from an image tagged `emulator:health=unhealthy` never
   passes its target group's health check: an image whose app does not start,
-  which a deploy must roll back.
+  which a deploy must roll back;
+- CreateLaunchTemplateVersion keeps user data as moto's other calls do (moto
+  stores it raw there, and every later group launch from that version fails);
+- DescribeInstanceRefreshes (missing in moto, which cannot start a refresh either)
+  answers that the group has none, so kiln's check for a running refresh works.
 GetCommandInvocation stays as moto has it: Success with empty output, which kiln
 must report as broken, never as a pass.
 
@@ -178,6 +182,28 @@ def patch_auto_scaling() -> None:
         return status
 
     elbv2.FakeTargetGroup.health_for = health_for
+
+    from moto.core.types import Base64EncodedString
+    from moto.ec2.models import launch_templates
+    from moto.ec2.utils import parse_user_data
+
+    original_create_version = launch_templates.LaunchTemplate.create_version
+
+    def create_version(self, data, description):
+        user_data = data.get("UserData")
+        if user_data is not None and not isinstance(user_data, Base64EncodedString):
+            data["UserData"] = parse_user_data(user_data)
+        return original_create_version(self, data, description)
+
+    launch_templates.LaunchTemplate.create_version = create_version
+
+    from moto.autoscaling import responses as asg_responses
+    from moto.core.responses import ActionResult
+
+    def describe_instance_refreshes(self):
+        return ActionResult({"InstanceRefreshes": []})
+
+    asg_responses.AutoScalingResponse.describe_instance_refreshes = describe_instance_refreshes
 
 
 def exit_with_parent(parent: int) -> None:

@@ -105,23 +105,28 @@ impl Emulator {
             .build()
             .unwrap();
         runtime.block_on(async {
-            let settings = kiln::aws::AwsSettings {
-                profile: None,
-                region: Some(kiln::model::Region::from_aws(REGION)),
-                endpoint_url: Some(self.endpoint.clone()),
-            };
-            let credentials = Credentials::new("testing", "testing", None, None, "kiln-tests");
-            let config = kiln::aws::sdk_config(&settings)
-                .await
-                .to_builder()
-                .credentials_provider(SharedCredentialsProvider::new(credentials))
-                .build();
+            let config = self.sdk_config().await;
             work(
                 aws_sdk_ec2::Client::new(&config),
                 aws_sdk_ssm::Client::new(&config),
             )
             .await
         })
+    }
+
+    /// kiln's own HTTP, retry and timeout settings, with test credentials.
+    pub(super) async fn sdk_config(&self) -> aws_config::SdkConfig {
+        let settings = kiln::aws::AwsSettings {
+            profile: None,
+            region: Some(kiln::model::Region::from_aws(REGION)),
+            endpoint_url: Some(self.endpoint.clone()),
+        };
+        let credentials = Credentials::new("testing", "testing", None, None, "kiln-tests");
+        kiln::aws::sdk_config(&settings)
+            .await
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build()
     }
 
     /// Makes a real image in the emulator (CreateImage from a running instance), as a
@@ -284,6 +289,32 @@ impl Emulator {
     }
 
     /// Adds a version without kiln (to build up history fast).
+    /// A plain text parameter (not a registry version), e.g. a lock held elsewhere.
+    pub fn put_text(&self, name: &str, value: &str) {
+        self.block_on(async |_, ssm| {
+            ssm.put_parameter()
+                .name(name)
+                .value(value)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap();
+        })
+    }
+
+    /// A parameter's value, or `None` when it does not exist.
+    pub fn parameter(&self, name: &str) -> Option<String> {
+        self.block_on(async |_, ssm| {
+            ssm.get_parameter()
+                .name(name)
+                .send()
+                .await
+                .ok()
+                .and_then(|out| out.parameter().and_then(|p| p.value().map(str::to_string)))
+        })
+    }
+
     pub fn put_version(&self, name: &str, value: &str) -> i64 {
         self.block_on(async |_, ssm| {
             ssm.put_parameter()

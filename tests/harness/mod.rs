@@ -1,6 +1,7 @@
 //! Runs the real `kiln` binary in a hermetic environment against the emulator.
 
 pub mod emulator;
+pub mod groups;
 pub mod instances;
 
 use std::path::{Path, PathBuf};

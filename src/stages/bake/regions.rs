@@ -200,11 +200,12 @@ impl Copies<'_> {
         // AMI ids are regional: an app copy records this region's base, so that
         // `kiln status` compares like with like.
         let mut provenance = provenance.clone();
-        if provenance.base_ami.is_some() && !ctx.effects.dry_run() {
-            if let Some((base, version)) = latest(&registry, Role::Base).await? {
-                provenance.base_ami = Some(base);
-                provenance.base_version = Some(version);
-            }
+        if provenance.base_ami.is_some()
+            && !ctx.effects.dry_run()
+            && let Some((base, version)) = latest(&registry, Role::Base).await?
+        {
+            provenance.base_ami = Some(base);
+            provenance.base_version = Some(version);
         }
         publish_new(ctx, &registry, role, image.as_ref(), &provenance, wait, how).await
     }

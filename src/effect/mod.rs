@@ -6,6 +6,10 @@
 //! credentials, no region) are recorded as "would read" entries, so the plan still
 //! prints on a laptop with no AWS account.
 
+mod rollout;
+
+pub use rollout::RolloutChange;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Mutex;
@@ -74,6 +78,9 @@ pub enum Change {
         /// Empty in a dry run: the instance kiln would launch.
         instances: Vec<InstanceId>,
     },
+    /// A deploy's changes to a group, its launch template and its lock.
+    #[serde(untagged)]
+    Rollout(RolloutChange),
 }
 
 impl fmt::Display for Change {
@@ -164,6 +171,7 @@ impl fmt::Display for Change {
                     .map_or("(the instance kiln launches)".to_string(), |i| i
                         .to_string())
             ),
+            Change::Rollout(change) => change.fmt(f),
             Change::TerminateInstances { region, instances } => {
                 let ids: Vec<&str> = instances.iter().map(|i| i.as_str()).collect();
                 write!(
@@ -197,6 +205,12 @@ pub enum Applied {
     Instance(InstanceId),
     /// A command sent, or SSM did not know the instance yet.
     Sent(Sent),
+    /// A new launch template version.
+    TemplateVersion(i64),
+    /// An instance refresh started.
+    Refresh(String),
+    /// Not done because someone else holds what it needed (the deploy lock).
+    Refused,
     /// Dry run: recorded, not done.
     Planned,
 }
@@ -207,7 +221,25 @@ pub enum Applied {
 pub enum PlanEntry {
     Write(Change),
     Run(ToolCommand),
-    Read { what: String, reason: String },
+    Read {
+        what: String,
+        reason: String,
+    },
+    /// A call to GitHub (deployment records).
+    Github {
+        what: String,
+    },
+}
+
+/// A call to GitHub's Deployments API; never fails a run (see `Effects::github`).
+pub enum GithubCall<'a> {
+    Create(&'a crate::github::NewDeployment),
+    Status {
+        id: crate::github::DeploymentId,
+        state: crate::github::DeploymentState,
+        description: &'a str,
+        log_url: Option<&'a str>,
+    },
 }
 
 impl fmt::Display for PlanEntry {
@@ -216,6 +248,7 @@ impl fmt::Display for PlanEntry {
             PlanEntry::Write(change) => write!(f, "would run   {change}"),
             PlanEntry::Run(command) => write!(f, "would run   {command}"),
             PlanEntry::Read { what, reason } => write!(f, "would read  {what} ({reason})"),
+            PlanEntry::Github { what } => write!(f, "would call  GitHub: {what}"),
         }
     }
 }
@@ -340,6 +373,53 @@ impl Effects {
             Change::TerminateInstances { region, instances } => {
                 self.aws.ec2(&region).terminate(&instances).await?;
                 Ok(Applied::Done)
+            }
+            Change::Rollout(change) => change.apply(&self.aws).await,
+        }
+    }
+
+    /// The single place kiln calls GitHub. A failure is a warning, never an error:
+    /// a deployment record must not fail a deploy. `None` in a dry run or on failure.
+    pub async fn github(
+        &self,
+        target: &crate::github::GithubTarget,
+        call: GithubCall<'_>,
+    ) -> Option<crate::github::DeploymentId> {
+        let repository = format!("{}/{}", target.owner, target.repo);
+        if self.dry_run {
+            let what = match &call {
+                GithubCall::Create(request) => format!(
+                    "create a deployment of {} to environment {} in {repository} (ref {})",
+                    request.image.ami_id, request.environment, request.commit
+                ),
+                GithubCall::Status { id, state, .. } => {
+                    format!("set deployment {id} of {repository} to {}", state.as_str())
+                }
+            };
+            self.record(PlanEntry::Github { what });
+            return None;
+        }
+        let result = async {
+            let client = crate::github::Deployments::new(target)?;
+            match call {
+                GithubCall::Create(request) => client.create(request).await.map(Some),
+                GithubCall::Status {
+                    id,
+                    state,
+                    description,
+                    log_url,
+                } => client
+                    .set_status(id, state, description, log_url)
+                    .await
+                    .map(|()| None),
+            }
+        }
+        .await;
+        match result {
+            Ok(id) => id,
+            Err(error) => {
+                eprintln!("warning: GitHub deployment of {repository} not updated: {error}");
+                None
             }
         }
     }

@@ -1,0 +1,108 @@
+//! The GitHub Deployment that mirrors a deploy or rollback: created (in_progress)
+//! when the rollout starts, success or failure when it ends. GitHub being down or
+//! refusing is a warning (see `Effects::github`), never a failed deploy.
+
+use crate::context::Context;
+use crate::effect::GithubCall;
+use crate::github::{DeployedImage, DeploymentId, DeploymentState, NewDeployment};
+use crate::registry::Entry;
+
+use super::settings::Rollout;
+
+pub struct Record {
+    id: Option<DeploymentId>,
+}
+
+/// Starts the record, when GitHub deployments are on and the commit is known.
+pub async fn start(
+    ctx: &Context,
+    rollout: &Rollout,
+    entry: Option<&Entry>,
+    command: &str,
+) -> Record {
+    let none = Record { id: None };
+    let (Some(target), Some(entry)) = (&rollout.github, entry) else {
+        return none;
+    };
+    let image = ctx
+        .aws_ec2(&rollout.region)
+        .image(&entry.ami_id)
+        .await
+        .ok()
+        .flatten();
+    let commit = image
+        .and_then(|i| i.tags.get(crate::provenance::tag::GIT_SHA).cloned())
+        .or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()));
+    let Some(commit) = commit else {
+        eprintln!(
+            "warning: no GitHub deployment recorded: the image has no kiln:git-sha tag and GITHUB_SHA is not set"
+        );
+        return none;
+    };
+    let Ok(app) = ctx.config.app() else {
+        return none;
+    };
+    let request = NewDeployment {
+        commit,
+        environment: rollout.environment.clone(),
+        description: format!(
+            "kiln {command} {} ({}:{})",
+            entry.ami_id, entry.role, entry.version
+        ),
+        transient_environment: false,
+        production_environment: rollout.environment == "production",
+        image: DeployedImage {
+            ami_id: entry.ami_id.clone(),
+            parameter: entry.parameter.clone(),
+            version: entry.version,
+            region: rollout.region.clone(),
+            app: app.clone(),
+            strategy: rollout.strategy.to_string(),
+        },
+    };
+    let id = ctx
+        .effects
+        .github(target, GithubCall::Create(&request))
+        .await;
+    let record = Record { id };
+    record
+        .set(
+            ctx,
+            rollout,
+            DeploymentState::InProgress,
+            &format!("{} of {} started", command, rollout.group),
+        )
+        .await;
+    record
+}
+
+impl Record {
+    pub async fn set(
+        &self,
+        ctx: &Context,
+        rollout: &Rollout,
+        state: DeploymentState,
+        description: &str,
+    ) {
+        let (Some(id), Some(target)) = (self.id, &rollout.github) else {
+            return;
+        };
+        let log_url = run_url();
+        ctx.effects
+            .github(
+                target,
+                GithubCall::Status {
+                    id,
+                    state,
+                    description,
+                    log_url: log_url.as_deref(),
+                },
+            )
+            .await;
+    }
+}
+
+/// This CI run's page, to link from the deployment.
+fn run_url() -> Option<String> {
+    crate::provenance::Provenance::from_ci(&|name| std::env::var(name).ok()).build_url
+}

@@ -1,0 +1,136 @@
+//! One deploy per group at a time. The lock is an SSM parameter created without
+//! overwrite (exactly one of two racing deploys can create it), with the holder
+//! and an expiry in its value, and the same text in a tag on the group so people
+//! see it in the console. An active instance refresh counts as a holder too.
+//! The teardown guard removes both on every ending; a crashed run's lock expires.
+
+use crate::context::Context;
+use crate::effect::{Applied, Change, RolloutChange};
+use crate::error::{Error, Result};
+use crate::model::{RunId, Timestamp};
+use crate::provenance::tag;
+use crate::teardown::Temporary;
+
+use super::settings::Rollout;
+
+/// The parameter that is the lock on a group of an app.
+pub fn name(ctx: &Context, rollout: &Rollout) -> Result<String> {
+    let safe: String = rollout
+        .group
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(format!(
+        "{}/{}/deploy-lock/{safe}",
+        ctx.config.prefix,
+        ctx.config.app()?
+    ))
+}
+
+/// Takes the lock for this run, or says who holds it.
+pub async fn take(ctx: &Context, rollout: &Rollout, run: &RunId, what: &str) -> Result<()> {
+    let region = &rollout.region;
+    let lock = name(ctx, rollout)?;
+    let refreshing = ctx
+        .effects
+        .read(
+            format!("autoscaling:DescribeInstanceRefreshes {}", rollout.group),
+            ctx.aws_autoscaling(region).refreshes(&rollout.group),
+        )
+        .await?
+        .unwrap_or_default();
+    if let Some(active) = refreshing.iter().find(|r| r.active()) {
+        return Err(Error::DeployLocked {
+            group: rollout.group.to_string(),
+            holder: format!(
+                "instance refresh {} is {} ({}% done)",
+                active.id, active.status, active.percent
+            ),
+            lock,
+            region: region.to_string(),
+        });
+    }
+    let until = Timestamp(Timestamp::now().0 + rollout.timeout.as_secs() as i64 * 2 + 600);
+    let holder = format!(
+        "run {run} deploying {what}, by {}, until {}",
+        actor(),
+        until.rfc3339()
+    );
+    for attempt in 0..2 {
+        let change = Change::Rollout(RolloutChange::TakeLock {
+            region: region.clone(),
+            name: lock.clone(),
+            holder: holder.clone(),
+        });
+        match ctx.effects.apply(change).await? {
+            Applied::Refused => {
+                let current = ctx.aws_ssm(region).get(&lock).await?.map(|p| p.value);
+                let Some(current) = current else { continue };
+                let expired = current
+                    .rsplit("until ")
+                    .next()
+                    .and_then(Timestamp::parse_iso)
+                    .is_some_and(|at| at < Timestamp::now());
+                if expired && attempt == 0 {
+                    ctx.ui
+                        .note(format!("taking over an expired deploy lock ({current})"));
+                    ctx.effects
+                        .apply(Change::Rollout(RolloutChange::ReleaseLock {
+                            region: region.clone(),
+                            name: lock.clone(),
+                        }))
+                        .await?;
+                    continue;
+                }
+                return Err(Error::DeployLocked {
+                    group: rollout.group.to_string(),
+                    holder: current,
+                    lock,
+                    region: region.to_string(),
+                });
+            }
+            Applied::Planned => return Ok(()),
+            _ => {
+                ctx.teardown.hold(Temporary::DeployLock {
+                    region: region.clone(),
+                    name: lock.clone(),
+                    group: rollout.group.clone(),
+                });
+                ctx.effects
+                    .apply(Change::Rollout(RolloutChange::TagGroup {
+                        region: region.clone(),
+                        group: rollout.group.clone(),
+                        key: tag::DEPLOY_LOCK.into(),
+                        value: holder.chars().take(256).collect(),
+                    }))
+                    .await?;
+                return Ok(());
+            }
+        }
+    }
+    Err(Error::DeployLocked {
+        group: rollout.group.to_string(),
+        holder: "a deploy that keeps taking the lock".into(),
+        lock,
+        region: region.to_string(),
+    })
+}
+
+/// Who is deploying, as CI names it.
+fn actor() -> String {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let (Some(repo), Some(run)) = (var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID")) {
+        return format!("GitHub Actions {repo} run {run}");
+    }
+    if let Some(url) = var("BUILD_URL") {
+        return format!("Jenkins {}", crate::provenance::without_credentials(&url));
+    }
+    var("USER").map_or_else(|| "kiln".to_string(), |user| format!("{user} (kiln)"))
+}

@@ -1,0 +1,173 @@
+//! The rolling strategy: kiln replaces the group's instances in batches and waits
+//! for each batch to be in service and healthy in every target group before the
+//! next. While enough of the group stays healthy (`--min-healthy`), a batch is
+//! terminated and the group launches replacements; otherwise kiln first raises
+//! the desired capacity by the batch, waits for the new instances, then removes as
+//! many old ones. Instances already on the target version are never replaced
+//! again, so a re-run after an interruption continues where it stopped.
+
+use crate::context::Context;
+use crate::effect::{Change, RolloutChange};
+use crate::error::Result;
+use crate::poll::Poll;
+use crate::teardown::Temporary;
+
+use super::settings::Rollout;
+use super::watch::{Snapshot, snapshot};
+
+/// What is in flight between two polls.
+enum Phase {
+    /// Nothing: look at the group and start the next batch (or finish).
+    Idle,
+    /// Waiting for this many healthy instances on the target version.
+    Replacing { expect: usize },
+    /// Capacity raised by `count`: waiting for `expect` healthy new instances,
+    /// then `count` old ones go.
+    Surging { count: usize, expect: usize },
+}
+
+/// Rolls the group to `version`; `Ok(Err(why))` when it did not converge in time.
+pub async fn run(ctx: &Context, rollout: &Rollout, version: i64) -> Result<Result<(), String>> {
+    let region = &rollout.region;
+    let first = snapshot(ctx, region, &rollout.group).await?;
+    if ctx.effects.dry_run() {
+        // The plan: every old instance, batch by batch; nothing to wait for.
+        for member in first
+            .staying()
+            .filter(|m| m.version.as_deref() != Some(&version.to_string()))
+        {
+            replace(ctx, rollout, member.id.clone(), false).await?;
+        }
+        return Ok(Ok(()));
+    }
+    let base = first.group.desired;
+    let original = (first.group.min, first.group.desired, first.group.max);
+    let mut raised = None;
+    let mut poll = Poll::new(rollout.timeout);
+    let mut progress = ctx
+        .ui
+        .progress(format!("rolling {} to version {version}", rollout.group));
+    let mut phase = Phase::Idle;
+    let mut snap = first;
+    loop {
+        let desired = base.max(1) as usize;
+        let healthy_new = snap.healthy_on(version);
+        progress.set_message(format!(
+            "rolling {} to version {version}: {healthy_new}/{desired} replaced and healthy",
+            rollout.group
+        ));
+        progress.tick();
+        phase = match phase {
+            Phase::Idle => {
+                let old: Vec<_> = snap
+                    .staying()
+                    .filter(|m| m.version.as_deref() != Some(version.to_string().as_str()))
+                    .cloned()
+                    .collect();
+                if old.is_empty() && snap.converged_on(version) {
+                    break;
+                }
+                if old.is_empty() {
+                    Phase::Replacing { expect: desired }
+                } else {
+                    let count = rollout.batch.of(desired).min(old.len());
+                    let healthy = snap.staying().filter(|m| m.healthy).count();
+                    let keep = rollout.min_healthy.of_rounded_up(desired);
+                    if healthy >= keep + count {
+                        for member in old.iter().take(count) {
+                            replace(ctx, rollout, member.id.clone(), false).await?;
+                        }
+                        Phase::Replacing {
+                            expect: healthy_new + count,
+                        }
+                    } else {
+                        let target = base + count as i32;
+                        if raised.is_none() {
+                            let held = Temporary::RaisedCapacity {
+                                region: region.clone(),
+                                group: rollout.group.clone(),
+                                original,
+                            };
+                            ctx.teardown.hold(held.clone());
+                            raised = Some(held);
+                        }
+                        ctx.effects
+                            .apply(Change::Rollout(RolloutChange::UpdateGroup {
+                                region: region.clone(),
+                                group: rollout.group.clone(),
+                                template: None,
+                                capacity: Some((original.0, target, original.2.max(target))),
+                            }))
+                            .await?;
+                        Phase::Surging {
+                            count,
+                            expect: healthy_new + count,
+                        }
+                    }
+                }
+            }
+            Phase::Replacing { expect } if healthy_new >= expect.min(desired) => Phase::Idle,
+            Phase::Surging { count, expect } if healthy_new >= expect => {
+                let old: Vec<_> = snap
+                    .staying()
+                    .filter(|m| m.version.as_deref() != Some(version.to_string().as_str()))
+                    .take(count)
+                    .map(|m| m.id.clone())
+                    .collect();
+                for id in old {
+                    replace(ctx, rollout, id, true).await?;
+                }
+                Phase::Idle
+            }
+            waiting => waiting,
+        };
+        if matches!(phase, Phase::Idle) {
+            snap = snapshot(ctx, region, &rollout.group).await?;
+            continue;
+        }
+        if !poll.next().await {
+            return Ok(Err(timeout_detail(&snap, version, rollout)));
+        }
+        snap = snapshot(ctx, region, &rollout.group).await?;
+    }
+    if let Some(held) = raised {
+        // Back to the group's own maximum (the desired capacity already is).
+        ctx.teardown.remove(&ctx.effects, &held).await?;
+    }
+    Ok(Ok(()))
+}
+
+async fn replace(
+    ctx: &Context,
+    rollout: &Rollout,
+    instance: crate::model::InstanceId,
+    decrement: bool,
+) -> Result<()> {
+    ctx.effects
+        .apply(Change::Rollout(RolloutChange::ReplaceInstance {
+            region: rollout.region.clone(),
+            instance,
+            decrement,
+        }))
+        .await?;
+    Ok(())
+}
+
+/// Why a rollout did not converge, in numbers a person can check.
+pub fn timeout_detail(snap: &Snapshot, version: i64, rollout: &Rollout) -> String {
+    let on_new = snap.on_version(version).count();
+    let healthy = snap.healthy_on(version);
+    let unhealthy: Vec<String> = snap
+        .on_version(version)
+        .filter(|m| !m.healthy)
+        .map(|m| m.id.to_string())
+        .collect();
+    let mut detail = format!(
+        "not converged within {}: {healthy} of {} instances on version {version} are healthy ({on_new} launched)",
+        rollout.timeout, snap.group.desired
+    );
+    if !unhealthy.is_empty() {
+        detail.push_str(&format!("; not healthy: {}", unhealthy.join(", ")));
+    }
+    detail
+}

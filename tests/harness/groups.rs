@@ -1,0 +1,269 @@
+//! Auto Scaling groups in the emulator for deploy tests: a launch template, a
+//! target group and a group of instances, made and read with the SDK directly.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_autoscaling::types::LaunchTemplateSpecification;
+use aws_sdk_ec2::types::RequestLaunchTemplateData;
+
+use super::emulator::Emulator;
+
+/// A group made for one test.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    pub group: String,
+    pub template: String,
+    pub target_group: String,
+}
+
+/// A group as the test sees it.
+#[derive(Debug, Clone)]
+pub struct SeenGroup {
+    pub version: String,
+    pub desired: i32,
+    pub max: i32,
+    /// (instance, launch template version, lifecycle state)
+    pub instances: Vec<(String, String, String)>,
+    pub target_groups: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Emulator {
+    fn fleet_clients<T>(
+        &self,
+        work: impl AsyncFnOnce(
+            aws_sdk_autoscaling::Client,
+            aws_sdk_elasticloadbalancingv2::Client,
+            aws_sdk_ec2::Client,
+        ) -> T,
+    ) -> T {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let config = self.sdk_config().await;
+            work(
+                aws_sdk_autoscaling::Client::new(&config),
+                aws_sdk_elasticloadbalancingv2::Client::new(&config),
+                aws_sdk_ec2::Client::new(&config),
+            )
+            .await
+        })
+    }
+
+    /// A launch template on `ami` (version 1, with settings a deploy must carry
+    /// over), a target group, and a group of `size` instances attached to it.
+    pub fn fleet(&self, name: &str, ami: &str, size: i32) -> Fleet {
+        self.fleet_clients(async |asg, elb, ec2| {
+            let vpc = ec2.describe_vpcs().send().await.unwrap().vpcs()[0]
+                .vpc_id()
+                .unwrap()
+                .to_string();
+            let subnets: Vec<String> = ec2
+                .describe_subnets()
+                .send()
+                .await
+                .unwrap()
+                .subnets()
+                .iter()
+                .filter_map(|s| s.subnet_id().map(str::to_string))
+                .take(2)
+                .collect();
+            let template = ec2
+                .create_launch_template()
+                .launch_template_name(name)
+                .launch_template_data(
+                    RequestLaunchTemplateData::builder()
+                        .image_id(ami)
+                        .instance_type("t3.small".into())
+                        .key_name("ops")
+                        .user_data("IyEvYmluL3NoCmVjaG8gaGk=")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .launch_template()
+                .unwrap()
+                .launch_template_id()
+                .unwrap()
+                .to_string();
+            let target_group = elb
+                .create_target_group()
+                .name(name.chars().take(32).collect::<String>())
+                .protocol("HTTP".into())
+                .port(80)
+                .vpc_id(vpc)
+                .send()
+                .await
+                .unwrap()
+                .target_groups()[0]
+                .target_group_arn()
+                .unwrap()
+                .to_string();
+            asg.create_auto_scaling_group()
+                .auto_scaling_group_name(name)
+                .launch_template(
+                    LaunchTemplateSpecification::builder()
+                        .launch_template_id(&template)
+                        .version("1")
+                        .build(),
+                )
+                .min_size(size)
+                .max_size(size * 2)
+                .desired_capacity(size)
+                .vpc_zone_identifier(subnets.join(","))
+                .target_group_arns(&target_group)
+                .health_check_type("ELB")
+                .send()
+                .await
+                .unwrap();
+            Fleet {
+                group: name.to_string(),
+                template,
+                target_group,
+            }
+        })
+    }
+
+    pub fn group(&self, name: &str) -> Option<SeenGroup> {
+        self.fleet_clients(async |asg, _, _| {
+            let out = asg
+                .describe_auto_scaling_groups()
+                .auto_scaling_group_names(name)
+                .send()
+                .await
+                .unwrap();
+            out.auto_scaling_groups().first().map(|g| SeenGroup {
+                version: g
+                    .launch_template()
+                    .and_then(|t| t.version())
+                    .unwrap_or_default()
+                    .to_string(),
+                desired: g.desired_capacity().unwrap_or_default(),
+                max: g.max_size().unwrap_or_default(),
+                instances: g
+                    .instances()
+                    .iter()
+                    .map(|i| {
+                        (
+                            i.instance_id().unwrap_or_default().to_string(),
+                            i.launch_template()
+                                .and_then(|t| t.version())
+                                .unwrap_or_default()
+                                .to_string(),
+                            i.lifecycle_state()
+                                .map(|s| s.as_str().to_string())
+                                .unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+                target_groups: g.target_group_arns().to_vec(),
+                tags: g
+                    .tags()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
+            })
+        })
+    }
+
+    /// Names of the groups tagged kiln:blue-green=SERVICE.
+    pub fn blue_green_family(&self, service: &str) -> Vec<String> {
+        self.fleet_clients(async |asg, _, _| {
+            let out = asg.describe_auto_scaling_groups().send().await.unwrap();
+            out.auto_scaling_groups()
+                .iter()
+                .filter(|g| {
+                    g.tags()
+                        .iter()
+                        .any(|t| t.key() == Some("kiln:blue-green") && t.value() == Some(service))
+                })
+                .filter_map(|g| g.auto_scaling_group_name().map(str::to_string))
+                .collect()
+        })
+    }
+
+    /// The image and a few settings of one launch template version.
+    pub fn template_version(&self, template: &str, version: &str) -> (String, String, String) {
+        self.fleet_clients(async |_, _, ec2| {
+            let out = ec2
+                .describe_launch_template_versions()
+                .launch_template_id(template)
+                .versions(version)
+                .send()
+                .await
+                .unwrap();
+            let data = out.launch_template_versions()[0]
+                .launch_template_data()
+                .unwrap();
+            (
+                data.image_id().unwrap_or_default().to_string(),
+                data.instance_type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
+                data.key_name().unwrap_or_default().to_string(),
+            )
+        })
+    }
+
+    /// The image each instance of the group runs (EC2's view, not the group's).
+    pub fn images_in_group(&self, name: &str) -> Vec<String> {
+        let ids: Vec<String> = self
+            .group(name)
+            .map(|g| g.instances.into_iter().map(|(id, _, _)| id).collect())
+            .unwrap_or_default();
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        self.fleet_clients(async |_, _, ec2| {
+            let out = ec2
+                .describe_instances()
+                .set_instance_ids(Some(ids))
+                .send()
+                .await
+                .unwrap();
+            let mut images: Vec<String> = out
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .filter_map(|i| i.image_id().map(str::to_string))
+                .collect();
+            images.sort();
+            images
+        })
+    }
+
+    /// Target states in the fleet's target group: (instance, state).
+    pub fn target_states(&self, target_group: &str) -> Vec<(String, String)> {
+        self.fleet_clients(async |_, elb, _| {
+            let out = elb
+                .describe_target_health()
+                .target_group_arn(target_group)
+                .send()
+                .await
+                .unwrap();
+            out.target_health_descriptions()
+                .iter()
+                .map(|d| {
+                    (
+                        d.target()
+                            .and_then(|t| t.id())
+                            .unwrap_or_default()
+                            .to_string(),
+                        d.target_health()
+                            .and_then(|h| h.state())
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+    }
+}
