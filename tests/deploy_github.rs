@@ -22,13 +22,12 @@ fn tested_service(purpose: &str) -> (String, String, String) {
     (app, new, fleet.group)
 }
 
+/// What the fake GitHub received: (method, path, JSON body), in order.
+type Received = std::thread::JoinHandle<Vec<(String, String, serde_json::Value)>>;
+
 /// A fake GitHub on its own thread; returns its URL and a handle that gives back
 /// the requests it received (method, path, JSON body) once `stop` is sent.
-fn fake_github() -> (
-    String,
-    std::sync::mpsc::Sender<()>,
-    std::thread::JoinHandle<Vec<(String, String, serde_json::Value)>>,
-) {
+fn fake_github() -> (String, std::sync::mpsc::Sender<()>, Received) {
     let (url_tx, url_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let handle = std::thread::spawn(move || {
