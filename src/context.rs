@@ -121,3 +121,25 @@ impl Context {
         ))
     }
 }
+
+#[cfg(test)]
+impl Context {
+    /// A context for app `shop` in eu-west-1 whose AWS calls go to `aws` (mocked
+    /// clients, see `aws::mocked`).
+    pub async fn mocked(aws: Aws) -> Self {
+        let flags = crate::cli::GlobalArgs {
+            config: None,
+            app: Some("shop".into()),
+            region: Some("eu-west-1".into()),
+            profile: None,
+            endpoint_url: None,
+            dry_run: false,
+            output: None,
+            verbose: 0,
+        };
+        let config = crate::config::load(&flags, &|_| None).expect("a valid configuration");
+        Self::with_aws(config, Ui::detect(), aws)
+            .await
+            .expect("mocked credentials")
+    }
+}

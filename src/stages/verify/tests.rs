@@ -24,7 +24,7 @@ use aws_smithy_mocks::{Rule, mock};
 
 use super::remote::tests::printed;
 use crate::aws::mocked;
-use crate::cli::{GlobalArgs, VerifyArgs};
+use crate::cli::VerifyArgs;
 use crate::context::Context;
 use crate::error::Error;
 
@@ -184,20 +184,7 @@ async fn verify(
         &[],
         &[],
     );
-    let flags = GlobalArgs {
-        config: None,
-        app: Some("shop".into()),
-        region: Some("eu-west-1".into()),
-        profile: None,
-        endpoint_url: None,
-        dry_run: false,
-        output: None,
-        verbose: 0,
-    };
-    let config = crate::config::load(&flags, &|_| None).unwrap();
-    let ctx = Context::with_aws(config, crate::ui::Ui::detect(), aws)
-        .await
-        .unwrap();
+    let ctx = Context::mocked(aws).await;
     let spec = std::env::temp_dir().join(format!("kiln-verify-sdk-{}.yaml", std::process::id()));
     std::fs::write(&spec, "package:\n  nginx:\n    installed: true\n").unwrap();
     let args = VerifyArgs {

@@ -1,1 +1,175 @@
+//! Instance refresh at the SDK level (the emulator has none): the refresh is
+//! started with the preferences from the flags and the new version as desired
+//! configuration, waited on to success; a failure that AWS rolled back, and a
+//! refresh that overruns the timeout (rolled back by kiln), both end as failures
+//! with the group back on the previous version.
 
+use aws_sdk_autoscaling::operation::describe_instance_refreshes::DescribeInstanceRefreshesOutput;
+use aws_sdk_autoscaling::operation::rollback_instance_refresh::RollbackInstanceRefreshOutput;
+use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefreshOutput;
+use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus};
+use aws_smithy_mocks::{Rule, mock};
+
+use super::super::settings::Rollout;
+use super::super::template::Versions;
+use super::{roll_back, run};
+use crate::aws::mocked;
+use crate::context::Context;
+use crate::model::{Batch, GroupName, LaunchTemplateId, Percent, Region, Span, Strategy};
+
+const REFRESH: &str = "08b91cf7-8fa6-48af-b6a6-d227f40f1b9b";
+
+fn rollout(timeout: Span) -> Rollout {
+    Rollout {
+        region: Region::from_aws("eu-west-1"),
+        group: GroupName::from_aws("shop-production"),
+        strategy: Strategy::InstanceRefresh,
+        batch: Batch::Count(1),
+        min_healthy: Percent(90),
+        timeout,
+        max_healthy: Some(Percent(110)),
+        warmup: Some(60),
+        checkpoints: vec![50],
+        skip_matching: true,
+        keep_old: 1,
+        rollback_on_failure: true,
+        promote: true,
+        environment: "production".into(),
+        github: None,
+    }
+}
+
+fn versions() -> Versions {
+    Versions {
+        template: LaunchTemplateId::from_aws("lt-0123456789abcdef0"),
+        new: 5,
+        previous: 4,
+        created: true,
+    }
+}
+
+fn refresh(status: InstanceRefreshStatus, percent: i32) -> DescribeInstanceRefreshesOutput {
+    DescribeInstanceRefreshesOutput::builder()
+        .instance_refreshes(
+            InstanceRefresh::builder()
+                .instance_refresh_id(REFRESH)
+                .status(status)
+                .percentage_complete(percent)
+                .status_reason("Instance i-0abc failed ELB health checks")
+                .build(),
+        )
+        .build()
+}
+
+/// StartInstanceRefresh with exactly the flags' preferences and version 5.
+fn start() -> Rule {
+    mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+        .match_requests(|r| {
+            let p = r.preferences().unwrap();
+            let desired = r
+                .desired_configuration()
+                .and_then(|d| d.launch_template())
+                .unwrap();
+            r.auto_scaling_group_name() == Some("shop-production")
+                && desired.launch_template_id() == Some("lt-0123456789abcdef0")
+                && desired.version() == Some("5")
+                && p.min_healthy_percentage() == Some(90)
+                && p.max_healthy_percentage() == Some(110)
+                && p.instance_warmup() == Some(60)
+                && p.checkpoint_percentages() == [50]
+                && p.skip_matching() == Some(true)
+                && p.auto_rollback() == Some(true)
+        })
+        .then_output(|| {
+            StartInstanceRefreshOutput::builder()
+                .instance_refresh_id(REFRESH)
+                .build()
+        })
+}
+
+fn statuses(sequence: Vec<(InstanceRefreshStatus, i32)>) -> Rule {
+    let mut builder = mock!(aws_sdk_autoscaling::Client::describe_instance_refreshes).sequence();
+    let last = sequence.last().cloned().unwrap();
+    for (status, percent) in sequence {
+        builder = builder.output(move || refresh(status.clone(), percent));
+    }
+    builder
+        .output(move || refresh(last.0.clone(), last.1))
+        .repeatedly()
+        .build()
+}
+
+#[tokio::test]
+async fn a_refresh_is_started_with_the_preferences_and_waited_on_to_success() {
+    let start = start();
+    let describe = statuses(vec![
+        (InstanceRefreshStatus::Pending, 0),
+        (InstanceRefreshStatus::InProgress, 50),
+        (InstanceRefreshStatus::Successful, 100),
+    ]);
+    let ctx = Context::mocked(mocked::aws(&[], &[], &[&start, &describe], &[])).await;
+    let outcome = run(&ctx, &rollout(Span::secs(60)), &versions())
+        .await
+        .unwrap();
+    assert_eq!(outcome, Ok(()));
+    assert_eq!(start.num_calls(), 1);
+    assert!(describe.num_calls() >= 3, "waited until it succeeded");
+}
+
+#[tokio::test]
+async fn a_refresh_aws_rolled_back_is_a_failure_already_undone() {
+    let start = start();
+    let describe = statuses(vec![
+        (InstanceRefreshStatus::InProgress, 25),
+        (InstanceRefreshStatus::RollbackInProgress, 25),
+        (InstanceRefreshStatus::RollbackSuccessful, 100),
+    ]);
+    let ctx = Context::mocked(mocked::aws(&[], &[], &[&start, &describe], &[])).await;
+    let rollout = rollout(Span::secs(60));
+    let outcome = run(&ctx, &rollout, &versions()).await.unwrap();
+    assert_eq!(
+        outcome,
+        Err(format!(
+            "instance refresh {REFRESH} ended RollbackSuccessful: Instance i-0abc failed ELB health checks"
+        ))
+    );
+    // Nothing left to do: no second refresh, no rollback call.
+    assert_eq!(
+        roll_back(&ctx, &rollout, &versions()).await.unwrap(),
+        Ok(())
+    );
+    assert_eq!(start.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_refresh_that_overruns_the_timeout_is_rolled_back_by_kiln() {
+    let start = start();
+    let describe = statuses(vec![
+        (InstanceRefreshStatus::InProgress, 10),
+        (InstanceRefreshStatus::InProgress, 10),
+        (InstanceRefreshStatus::InProgress, 10),
+        (InstanceRefreshStatus::RollbackInProgress, 10),
+        (InstanceRefreshStatus::RollbackSuccessful, 100),
+    ]);
+    let rollback = mock!(aws_sdk_autoscaling::Client::rollback_instance_refresh)
+        .match_requests(|r| r.auto_scaling_group_name() == Some("shop-production"))
+        .then_output(|| RollbackInstanceRefreshOutput::builder().build());
+    let ctx = Context::mocked(mocked::aws(&[], &[], &[&start, &describe, &rollback], &[])).await;
+    let short = rollout(Span::secs(2));
+    let outcome = run(&ctx, &short, &versions()).await.unwrap();
+    assert_eq!(
+        outcome,
+        Err(format!(
+            "instance refresh {REFRESH} did not finish within 2s"
+        ))
+    );
+    let undone = roll_back(&ctx, &rollout(Span::secs(60)), &versions())
+        .await
+        .unwrap();
+    assert_eq!(undone, Ok(()));
+    assert_eq!(
+        rollback.num_calls(),
+        1,
+        "kiln asked AWS to roll the refresh back"
+    );
+}
