@@ -191,6 +191,9 @@ pub struct DeployArgs {
     /// `terraform apply -auto-approve -var ami_id=AMI` in [deploy] terraform_dir
     #[arg(long, value_name = "DRIVER")]
     pub via: Option<String>,
+    /// The Terraform stack for --via terraform [default: [deploy] terraform_dir, else terraform]
+    #[arg(long, value_name = "DIR", requires = "via")]
+    pub terraform_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub rollout: RolloutArgs,
 }

@@ -371,11 +371,17 @@ impl Error {
             ToolMissing { tool, .. } if tool == "packer" => {
                 "install Packer (Debian/Ubuntu: `apt-get install packer`; or HashiCorp's release from developer.hashicorp.com/packer/install) and make sure it is on PATH".into()
             }
+            ToolMissing { tool, .. } if tool == "terraform" => {
+                "install Terraform (developer.hashicorp.com/terraform/install) and make sure it is on PATH, or deploy without --via terraform".into()
+            }
             ToolMissing { tool, .. } => format!("install {tool} and make sure it is on PATH"),
             InputMissing { flag, .. } => format!("check the path given to {flag}"),
             TemplateNotFound { role, .. } => format!(
                 "pass --template PATH, or set {role}_template under [bake] in kiln.toml; the kiln repository's packer/ directory has reference templates"
             ),
+            ToolFailed { tool, .. } if tool == "terraform" => {
+                "the group was not changed; fix the stack (`terraform plan` shows what apply tried) and run kiln deploy again".into()
+            }
             ToolFailed { .. } | NoArtifact { .. } | BadArtifact { .. } => {
                 "nothing was published; fix the template or the build and run kiln again".into()
             }

@@ -14,6 +14,7 @@ mod lock;
 mod rolling;
 mod settings;
 mod template;
+mod terraform;
 mod watch;
 
 use std::collections::BTreeMap;
@@ -55,6 +56,25 @@ pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
             });
         }
     }
+    let rollout = match args.via.as_deref() {
+        None => rollout,
+        Some("terraform") => Rollout {
+            via_terraform: Some(
+                args.terraform_dir
+                    .clone()
+                    .unwrap_or_else(|| ctx.config.deploy.terraform_dir.clone()),
+            ),
+            ..rollout
+        },
+        Some(other) => {
+            return Err(Error::InvalidValue {
+                source: Source::Flag("--via"),
+                value: other.to_string(),
+                expected: "`terraform` (or leave it out: kiln makes the launch template version)"
+                    .into(),
+            });
+        }
+    };
     run(
         ctx,
         &rollout,
@@ -223,7 +243,10 @@ async fn rollout_and_promote(
     let (versions, result) = match rollout.strategy {
         Strategy::BlueGreen => blue_green::run(ctx, rollout, group, image, what).await?,
         Strategy::Rolling | Strategy::InstanceRefresh => {
-            let versions = template::prepare(ctx, rollout, group, image, what).await?;
+            let versions = match &rollout.via_terraform {
+                Some(dir) => terraform::apply(ctx, rollout, group, dir, image).await?,
+                None => template::prepare(ctx, rollout, group, image, what).await?,
+            };
             template::point(ctx, rollout, &versions.template, versions.new).await?;
             let result = match rollout.strategy {
                 Strategy::InstanceRefresh => instance_refresh::run(ctx, rollout, &versions).await?,

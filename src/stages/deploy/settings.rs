@@ -24,6 +24,8 @@ pub struct Rollout {
     pub environment: String,
     /// Where to record a GitHub Deployment, if anywhere.
     pub github: Option<std::sync::Arc<crate::github::GithubTarget>>,
+    /// `--via terraform`: the stack's directory; Terraform makes the version.
+    pub via_terraform: Option<std::path::PathBuf>,
 }
 
 impl Rollout {
@@ -116,6 +118,7 @@ impl Rollout {
                 &|name| std::env::var(name).ok(),
             )?
             .map(std::sync::Arc::new),
+            via_terraform: None,
         })
     }
 }

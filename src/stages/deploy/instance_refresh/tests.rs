@@ -36,6 +36,7 @@ fn rollout(timeout: Span) -> Rollout {
         promote: true,
         environment: "production".into(),
         github: None,
+        via_terraform: None,
     }
 }
 
