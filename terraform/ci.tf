@@ -509,6 +509,19 @@ data "aws_iam_policy_document" "kiln_deploy" {
     ]
     resources = local.ssm_parameter_arns
   }
+
+  # The deploy lock: a parameter created without overwrite (one of two racing
+  # deploys wins) and deleted when the deploy ends.
+  statement {
+    sid = "DeployLock"
+    actions = [
+      "ssm:DeleteParameter",
+      "ssm:PutParameter",
+    ]
+    resources = [
+      "arn:${local.partition}:ssm:*:${local.account_id}:parameter${var.parameter_prefix}/${var.app_name}/deploy-lock/*",
+    ]
+  }
 }
 
 # ---------------------------------------------------------------------------------------

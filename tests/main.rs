@@ -13,6 +13,7 @@ mod dry_run;
 mod errors;
 mod github;
 mod limits;
+mod permissions;
 mod registry;
 mod verify;
 mod verify_live;

@@ -6,6 +6,7 @@
 //! wrap one service each and return kiln's own types.
 
 pub mod autoscaling;
+pub mod calls;
 pub mod ec2;
 pub mod elb;
 pub mod launch_templates;
@@ -198,7 +199,11 @@ impl Aws {
     pub fn ssm(&self, region: &Region) -> ssm::Ssm {
         let client = match &self.clients {
             Some(clients) => clients.ssm.clone(),
-            None => aws_sdk_ssm::Client::new(&self.config_for(region)),
+            None => aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(&self.config_for(region))
+                    .interceptor(calls::CallLog)
+                    .build(),
+            ),
         };
         ssm::Ssm::new(client, self.endpoint_for(region))
     }
@@ -206,7 +211,11 @@ impl Aws {
     pub fn ec2(&self, region: &Region) -> ec2::Ec2 {
         let client = match &self.clients {
             Some(clients) => clients.ec2.clone(),
-            None => aws_sdk_ec2::Client::new(&self.config_for(region)),
+            None => aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(&self.config_for(region))
+                    .interceptor(calls::CallLog)
+                    .build(),
+            ),
         };
         ec2::Ec2::new(client, self.endpoint_for(region))
     }
@@ -214,7 +223,11 @@ impl Aws {
     pub fn autoscaling(&self, region: &Region) -> autoscaling::AutoScaling {
         let client = match &self.clients {
             Some(clients) => clients.autoscaling.clone(),
-            None => aws_sdk_autoscaling::Client::new(&self.config_for(region)),
+            None => aws_sdk_autoscaling::Client::from_conf(
+                aws_sdk_autoscaling::config::Builder::from(&self.config_for(region))
+                    .interceptor(calls::CallLog)
+                    .build(),
+            ),
         };
         autoscaling::AutoScaling::new(client, self.endpoint_for(region))
     }
@@ -222,7 +235,11 @@ impl Aws {
     pub fn elb(&self, region: &Region) -> elb::Elb {
         let client = match &self.clients {
             Some(clients) => clients.elb.clone(),
-            None => aws_sdk_elasticloadbalancingv2::Client::new(&self.config_for(region)),
+            None => aws_sdk_elasticloadbalancingv2::Client::from_conf(
+                aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config_for(region))
+                    .interceptor(calls::CallLog)
+                    .build(),
+            ),
         };
         elb::Elb::new(client, self.endpoint_for(region))
     }
