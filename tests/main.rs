@@ -12,6 +12,7 @@ mod deploy_terraform;
 mod dry_run;
 mod errors;
 mod github;
+mod hcl;
 mod limits;
 mod permissions;
 mod registry;
