@@ -67,6 +67,10 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Redeploy the previous production image (or --to REF)
     Rollback(RollbackArgs),
+    /// Delete the app's old images and snapshots that nothing uses (a plan unless --apply)
+    Prune(PruneArgs),
+    /// Take a bad image out of service: channels, tag, EC2 deprecation
+    Revoke(RevokeArgs),
     /// Print the AMI id a reference points at (ROLE, ROLE:CHANNEL, ROLE:VERSION)
     Resolve(ResolveArgs),
     /// Move a channel label to the version REF names
@@ -75,6 +79,10 @@ pub enum Command {
     History(HistoryArgs),
     /// Show every role and channel in every configured region
     Status(StatusArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) to stdout
+    Completions(CompletionsArgs),
+    /// Print kiln's man page (roff) to stdout, e.g. `kiln man > kiln.1`
+    Man(ManArgs),
 }
 
 impl Command {
@@ -86,10 +94,14 @@ impl Command {
             Command::Verify(_) => "verify",
             Command::Deploy(_) => "deploy",
             Command::Rollback(_) => "rollback",
+            Command::Prune(_) => "prune",
+            Command::Revoke(_) => "revoke",
             Command::Resolve(_) => "resolve",
             Command::Promote(_) => "promote",
             Command::History(_) => "history",
             Command::Status(_) => "status",
+            Command::Completions(_) => "completions",
+            Command::Man(_) => "man",
         }
     }
 }
@@ -259,6 +271,37 @@ pub struct RolloutArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Delete what the plan says (without it, only the plan is shown)
+    #[arg(long)]
+    pub apply: bool,
+    /// Keep the newest N images of each role [default: 5]
+    #[arg(long, value_name = "N")]
+    pub keep: Option<String>,
+    /// Keep every image younger than this [default: 7d]
+    #[arg(long, value_name = "DURATION")]
+    pub min_age: Option<String>,
+    /// Keep the images of the last K registry versions of each role, the rollback window [default: 10]
+    #[arg(long, value_name = "K")]
+    pub keep_versions: Option<String>,
+    /// Snapshot storage price for the saving estimate, dollars per GiB-month [default: 0.05]
+    #[arg(long, value_name = "DOLLARS")]
+    pub price_per_gib: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The image: ROLE, ROLE:CHANNEL, ROLE:VERSION, or an AMI id
+    pub target: String,
+    /// Why (recorded in the kiln:revoked tag); required unless --undo
+    #[arg(long, value_name = "TEXT", required_unless_present = "undo")]
+    pub reason: Option<String>,
+    /// Put a revoked image back in service (channel labels are not restored)
+    #[arg(long)]
+    pub undo: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct PublishArgs {
     /// Role: base or app
     pub role: String,
@@ -301,6 +344,20 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Install, e.g.: bash: kiln completions bash > \
+    ~/.local/share/bash-completion/completions/kiln; zsh: kiln completions zsh > \
+    \"${fpath[1]}/_kiln\"; fish: kiln completions fish > ~/.config/fish/completions/kiln.fish. \
+    Needs no app, configuration or AWS.")]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {}
 
 #[cfg(test)]
 mod tests {

@@ -235,6 +235,10 @@ pub enum Error {
         detail: String,
         rollback: RollbackOutcome,
     },
+    /// Some deletions of a prune failed (the others were done).
+    PruneIncomplete {
+        failed: Vec<(String, String)>,
+    },
     /// `kiln rollback` found nothing to return to.
     NothingToRollBack {
         detail: String,
@@ -303,6 +307,7 @@ impl Error {
             CleanupFailed { .. } => exit::CLEANUP,
             NoGroup => exit::USAGE,
             GroupNotFound { .. } | NothingToRollBack { .. } => exit::NOT_FOUND,
+            PruneIncomplete { .. } => exit::FAILED,
             GroupWithoutTemplate { .. } | NotTested { .. } | DeployLocked { .. } => exit::FAILED,
             DeployFailed { rollback, .. } => match rollback {
                 RollbackOutcome::Failed(_) => exit::CLEANUP,
@@ -416,6 +421,9 @@ impl Error {
                     "the group is between versions: check it in the console, then run `kiln rollback`".into()
                 }
             },
+            PruneIncomplete { .. } => {
+                "run kiln prune --apply again: what was deleted stays deleted, the rest is retried".into()
+            }
             NothingToRollBack { .. } => {
                 "name the image to return to: `kiln rollback --to app:VERSION` (`kiln history app` lists them)".into()
             }
@@ -578,6 +586,18 @@ impl fmt::Display for Error {
                 }
             }
             NothingToRollBack { detail } => write!(f, "nothing to roll back to: {detail}"),
+            PruneIncomplete { failed } => {
+                let failed: Vec<String> = failed
+                    .iter()
+                    .map(|(what, why)| format!("{what} ({why})"))
+                    .collect();
+                write!(
+                    f,
+                    "{} deletions failed: {}",
+                    failed.len(),
+                    failed.join("; ")
+                )
+            }
             CleanupFailed {
                 left,
                 detail,

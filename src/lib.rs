@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod effect;
 pub mod error;
+pub mod generate;
 pub mod github;
 pub mod goss;
 pub mod inputs;
@@ -30,6 +31,10 @@ use ui::Ui;
 
 /// Runs one command to completion: configuration, AWS connection, the stage, output.
 pub fn run(cli: Cli) -> Result<()> {
+    // Completions and the man page need no configuration, app or AWS.
+    if let Some(printed) = generate::run(&cli.command) {
+        return printed;
+    }
     let config = config::load(&cli.global, &|name| std::env::var(name).ok())?;
     // Every command so far works on an app's registry: say so before touching AWS.
     config.app()?;
@@ -71,10 +76,15 @@ async fn stage(ctx: &Context, command: &Command) -> Result<report::Outcome> {
         Command::Verify(args) => stages::verify::run(ctx, args).await,
         Command::Deploy(args) => stages::deploy::deploy(ctx, args).await,
         Command::Rollback(args) => stages::deploy::rollback(ctx, args).await,
+        Command::Prune(args) => stages::prune::run(ctx, args).await,
+        Command::Revoke(args) => stages::revoke::run(ctx, args).await,
         Command::Publish(args) => stages::publish::run(ctx, args).await,
         Command::Resolve(args) => stages::resolve::run(ctx, args).await,
         Command::Promote(args) => stages::promote::run(ctx, args).await,
         Command::History(args) => stages::history::run(ctx, args).await,
         Command::Status(_) => stages::status::run(ctx).await,
+        Command::Completions(_) | Command::Man(_) => {
+            unreachable!("`run` prints completions and the man page before any stage")
+        }
     }
 }

@@ -30,6 +30,12 @@ pub mod tag {
 /// The longest tag value EC2 accepts.
 const MAX_TAG_VALUE: usize = 256;
 
+/// `text` cut to what EC2 accepts as a tag value (256 characters): a long build
+/// URL or revocation reason must not fail the call.
+pub fn tag_value(text: &str) -> String {
+    text.chars().take(MAX_TAG_VALUE).collect()
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Provenance {
     pub git_sha: Option<String>,
@@ -103,11 +109,8 @@ impl Provenance {
         put(tag::BASE_AMI, self.base_ami.as_ref().map(|a| a.to_string()));
         put(tag::BASE_VERSION, self.base_version.map(|v| v.to_string()));
         put(tag::INPUTS_HASH, self.inputs_hash.clone());
-        // EC2 refuses tag values over 256 characters (a long build URL).
         for value in tags.values_mut() {
-            if value.chars().count() > MAX_TAG_VALUE {
-                *value = value.chars().take(MAX_TAG_VALUE).collect();
-            }
+            *value = tag_value(value);
         }
         tags
     }

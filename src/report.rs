@@ -89,12 +89,39 @@ pub fn emit(
     }
 }
 
-/// Prints an error and its help once, on stderr.
-pub fn print_error(error: &Error) {
+/// Prints an error and its help once, on stderr. In GitHub Actions it is also an
+/// `::error` annotation (titled `kiln COMMAND`), so the failure shows on the run's
+/// page and not only deep in its log.
+pub fn print_error(error: &Error, command: &str) {
     eprintln!("error: {error}");
-    if let Some(help) = error.help() {
+    let help = error.help();
+    if let Some(help) = &help {
         eprintln!("  help: {help}");
     }
+    if in_github_actions() {
+        let message = match help {
+            Some(help) => format!("{error}\nhelp: {help}"),
+            None => error.to_string(),
+        };
+        eprintln!("{}", error_annotation(&format!("kiln {command}"), &message));
+    }
+}
+
+/// Running as a GitHub Actions step.
+pub fn in_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// A GitHub Actions `::error` workflow command. GitHub requires `%`, CR and LF
+/// escaped in the message, and also `:` and `,` in a property such as the title.
+pub fn error_annotation(title: &str, message: &str) -> String {
+    let data = |text: &str| {
+        text.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let title = data(title).replace(':', "%3A").replace(',', "%2C");
+    format!("::error title={title}::{}", data(message))
 }
 
 fn github_file(var: &str) -> Option<PathBuf> {
@@ -198,6 +225,18 @@ mod tests {
         assert_eq!(
             plain,
             "VERSION  AMI\n3        ami-12345678\n12       ami-87654321\n"
+        );
+    }
+
+    #[test]
+    fn annotations_escape_what_github_requires() {
+        assert_eq!(
+            error_annotation("kiln deploy: a, b", "100% done\r\nnext line\n"),
+            "::error title=kiln deploy%3A a%2C b::100%25 done%0D%0Anext line%0A"
+        );
+        assert_eq!(
+            error_annotation("kiln", "`app:7` is revoked"),
+            "::error title=kiln::`app:7` is revoked"
         );
     }
 

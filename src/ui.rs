@@ -1,8 +1,10 @@
 //! What a person at a terminal sees besides results: colour, progress, notes, logs.
 //!
 //! Colour only when stdout is a terminal and NO_COLOR is unset; spinners only when
-//! stderr is a terminal, plain periodic lines otherwise (CI logs). Logs go to stderr
-//! through tracing; stdout carries only results.
+//! stderr is a terminal, plain periodic lines otherwise (CI logs). Under Jenkins
+//! (`JENKINS_URL` set) neither, even on a terminal: its console is a log, where
+//! carriage-return progress and colour codes are noise. Logs go to stderr through
+//! tracing; stdout carries only results.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -22,12 +24,21 @@ const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 impl Ui {
     pub fn detect() -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        Self::from_env(
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+            &|name| std::env::var(name).ok(),
+        )
+    }
+
+    /// `detect`, given whether stdout and stderr are terminals and the environment.
+    fn from_env(stdout_tty: bool, stderr_tty: bool, var: &dyn Fn(&str) -> Option<String>) -> Self {
+        let no_color = var("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let plain = plain_console(var);
         Self {
-            color: std::io::stdout().is_terminal() && !no_color && !dumb,
-            interactive: std::io::stderr().is_terminal() && !dumb,
-            github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            color: stdout_tty && !no_color && !plain,
+            interactive: stderr_tty && !plain,
+            github: var("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
         }
     }
 
@@ -176,6 +187,11 @@ impl Drop for Progress {
     }
 }
 
+/// A console that is a log even on a terminal: Jenkins, or TERM=dumb.
+fn plain_console(var: &dyn Fn(&str) -> Option<String>) -> bool {
+    var("JENKINS_URL").is_some_and(|v| !v.is_empty()) || var("TERM").is_some_and(|t| t == "dumb")
+}
+
 /// Logs on stderr: warnings by default, more with -v/-vv/-vvv; RUST_LOG overrides.
 pub fn init_logging(verbosity: u8) {
     use tracing_subscriber::EnvFilter;
@@ -189,7 +205,61 @@ pub fn init_logging(verbosity: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && !plain_console(&|name| std::env::var(name).ok()),
+        )
         .with_target(verbosity >= 2)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ui(stdout_tty: bool, stderr_tty: bool, env: &[(&str, &str)]) -> Ui {
+        Ui::from_env(stdout_tty, stderr_tty, &|name| {
+            env.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn a_terminal_gets_colour_and_spinners() {
+        let ui = ui(true, true, &[("TERM", "xterm-256color")]);
+        assert!(ui.color && ui.interactive);
+        assert_eq!(ui.bold("x"), "\x1b[1mx\x1b[0m");
+    }
+
+    #[test]
+    fn pipes_get_plain_text() {
+        let ui = ui(false, false, &[("TERM", "xterm-256color")]);
+        assert!(!ui.color && !ui.interactive);
+        assert_eq!(ui.bold("x"), "x");
+    }
+
+    #[test]
+    fn jenkins_gets_plain_text_even_on_a_terminal() {
+        let ui = ui(true, true, &[("JENKINS_URL", "https://ci.example.com/")]);
+        assert!(!ui.color && !ui.interactive && !ui.github);
+        assert!(ui.progress("waiting".into()).bar.is_none());
+    }
+
+    #[test]
+    fn no_color_and_dumb_terminals() {
+        let no_color = ui(true, true, &[("NO_COLOR", "1")]);
+        assert!(!no_color.color && no_color.interactive);
+        let dumb = ui(true, true, &[("TERM", "dumb")]);
+        assert!(!dumb.color && !dumb.interactive);
+        let empty_jenkins = ui(true, true, &[("JENKINS_URL", "")]);
+        assert!(empty_jenkins.color && empty_jenkins.interactive);
+    }
+
+    #[test]
+    fn github_actions_is_recognised() {
+        assert!(ui(false, false, &[("GITHUB_ACTIONS", "true")]).github);
+        assert!(!ui(false, false, &[("GITHUB_ACTIONS", "false")]).github);
+    }
 }

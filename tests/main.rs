@@ -4,6 +4,8 @@
 mod harness;
 
 mod bake;
+mod ci_output;
+mod cli_extras;
 mod config_file;
 mod demo;
 mod deploy;
@@ -15,6 +17,8 @@ mod github;
 mod hcl;
 mod limits;
 mod permissions;
+mod prune;
 mod registry;
+mod revoke;
 mod verify;
 mod verify_live;

@@ -24,6 +24,8 @@ pub struct Image {
     pub state: String,
     pub created: Option<Timestamp>,
     pub tags: BTreeMap<String, String>,
+    /// The EBS snapshots behind the image, with their size in GiB.
+    pub snapshots: Vec<(String, i32)>,
 }
 
 #[derive(Debug, Clone)]
@@ -142,7 +144,7 @@ impl Ec2 {
     }
 }
 
-fn image_from(image: aws_sdk_ec2::types::Image) -> Image {
+pub(super) fn image_from(image: aws_sdk_ec2::types::Image) -> Image {
     Image {
         id: AmiId::from_aws(image.image_id.unwrap_or_default()),
         name: image.name,
@@ -159,6 +161,15 @@ fn image_from(image: aws_sdk_ec2::types::Image) -> Image {
             .unwrap_or_default()
             .into_iter()
             .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
+            .collect(),
+        snapshots: image
+            .block_device_mappings
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|m| {
+                let ebs = m.ebs?;
+                Some((ebs.snapshot_id?, ebs.volume_size.unwrap_or_default()))
+            })
             .collect(),
     }
 }

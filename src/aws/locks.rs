@@ -37,3 +37,44 @@ impl Ssm {
         }
     }
 }
+
+impl Ssm {
+    /// The values of every parameter under `path` (one level), paginated.
+    pub async fn values_under(&self, path: &str) -> Result<Vec<(String, String)>> {
+        let mut pages = self
+            .client
+            .get_parameters_by_path()
+            .path(path)
+            .into_paginator()
+            .send();
+        let mut values = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ssm:GetParametersByPath", &self.endpoint, e))?;
+            values.extend(
+                page.parameters
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| Some((p.name?, p.value.unwrap_or_default()))),
+            );
+        }
+        Ok(values)
+    }
+
+    /// Removes labels from a version; labels it does not carry are ignored.
+    pub async fn unlabel(
+        &self,
+        name: &crate::model::ParameterName,
+        version: crate::model::Version,
+        labels: &[crate::model::Channel],
+    ) -> Result<()> {
+        self.client
+            .unlabel_parameter_version()
+            .name(name.as_str())
+            .parameter_version(version.0 as i64)
+            .set_labels(Some(labels.iter().map(|l| l.to_string()).collect()))
+            .send()
+            .await
+            .map_err(|e| classify("ssm:UnlabelParameterVersion", &self.endpoint, e))?;
+        Ok(())
+    }
+}

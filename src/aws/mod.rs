@@ -14,6 +14,7 @@ pub mod locks;
 pub mod template_data;
 
 pub mod instances;
+pub mod inventory;
 #[cfg(test)]
 pub mod mocked;
 pub mod run_command;

@@ -6,8 +6,10 @@
 //! credentials, no region) are recorded as "would read" entries, so the plan still
 //! prints on a laptop with no AWS account.
 
+mod images;
 mod rollout;
 
+pub use images::ImageChange;
 pub use rollout::RolloutChange;
 
 use std::collections::BTreeMap;
@@ -81,6 +83,9 @@ pub enum Change {
     /// A deploy's changes to a group, its launch template and its lock.
     #[serde(untagged)]
     Rollout(RolloutChange),
+    /// Prune's and revoke's changes to images, snapshots and labels.
+    #[serde(untagged)]
+    Image(ImageChange),
 }
 
 impl fmt::Display for Change {
@@ -172,6 +177,7 @@ impl fmt::Display for Change {
                         .to_string())
             ),
             Change::Rollout(change) => change.fmt(f),
+            Change::Image(change) => change.fmt(f),
             Change::TerminateInstances { region, instances } => {
                 let ids: Vec<&str> = instances.iter().map(|i| i.as_str()).collect();
                 write!(
@@ -375,6 +381,7 @@ impl Effects {
                 Ok(Applied::Done)
             }
             Change::Rollout(change) => change.apply(&self.aws).await,
+            Change::Image(change) => change.apply(&self.aws).await,
         }
     }
 

@@ -37,7 +37,11 @@ pub async fn run(ctx: &Context, args: &HistoryArgs) -> Result<Outcome> {
     if let Some(limit) = limit {
         versions.truncate(limit);
     }
-    let ids: Vec<_> = versions.iter().map(|v| v.ami_id.clone()).collect();
+    // The images and the bases they were built on (a revoked base shows).
+    let ids: Vec<_> = versions
+        .iter()
+        .flat_map(|v| std::iter::once(v.ami_id.clone()).chain(v.provenance.base_ami.clone()))
+        .collect();
     let images = registry.images(&ids).await?;
 
     let now = Timestamp::now();
@@ -55,9 +59,16 @@ pub async fn run(ctx: &Context, args: &HistoryArgs) -> Result<Outcome> {
     for record in &versions {
         let image = images.get(&record.ami_id);
         let revoked = image.and_then(|i| i.tags.get(tag::REVOKED)).cloned();
+        let base_revoked = record
+            .provenance
+            .base_ami
+            .as_ref()
+            .and_then(|b| images.get(b))
+            .is_some_and(|b| b.tags.contains_key(tag::REVOKED));
         let state = match (image, &revoked) {
             (None, _) => "missing".to_string(),
             (Some(_), Some(_)) => "revoked".to_string(),
+            (Some(_), None) if base_revoked => "base revoked".to_string(),
             (Some(image), None) => image.state.clone(),
         };
         let labels = record.labels.join(",");
@@ -76,7 +87,7 @@ pub async fn run(ctx: &Context, args: &HistoryArgs) -> Result<Outcome> {
             .map_or("-".to_string(), |sha| sha.chars().take(12).collect());
         let state_cell = match state.as_str() {
             "available" => state.clone(),
-            "revoked" | "missing" => ctx.ui.red(&state),
+            "revoked" | "missing" | "base revoked" => ctx.ui.red(&state),
             _ => ctx.ui.yellow(&state),
         };
         table.row(vec![
@@ -106,6 +117,7 @@ pub async fn run(ctx: &Context, args: &HistoryArgs) -> Result<Outcome> {
             "provenance": record.provenance,
             "image_state": state,
             "revoked_reason": revoked,
+            "base_revoked": base_revoked,
         }));
     }
     Ok(Outcome {

@@ -5,8 +5,10 @@ pub mod bake;
 pub mod deploy;
 pub mod history;
 pub mod promote;
+pub mod prune;
 pub mod publish;
 pub mod resolve;
+pub mod revoke;
 pub mod status;
 pub mod verify;
 

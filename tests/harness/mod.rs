@@ -2,6 +2,7 @@
 
 pub mod emulator;
 pub mod groups;
+pub mod images;
 pub mod instances;
 
 use std::path::{Path, PathBuf};

@@ -134,6 +134,7 @@ pub async fn run(ctx: &Context, args: &BakeArgs) -> Result<Outcome> {
                     state: "available".into(),
                     created: None,
                     tags: Default::default(),
+                    snapshots: Vec::new(),
                 });
                 (image, artifacts.unwrap_or_default())
             }

@@ -196,6 +196,7 @@ impl Copies<'_> {
             state: "available".into(),
             created: None,
             tags: Default::default(),
+            snapshots: Vec::new(),
         });
         // AMI ids are regional: an app copy records this region's base, so that
         // `kiln status` compares like with like.

@@ -1,0 +1,71 @@
+//! Everything that keeps an image, read for one region: registry versions with a
+//! label or within the rollback window, launch template versions, launch
+//! configurations, live instances, deploy locks. Each source is read once, paged.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use regex::Regex;
+
+use super::plan::References;
+use crate::aws::inventory::Reference;
+use crate::context::Context;
+use crate::error::Result;
+use crate::model::{AmiId, Region, Role};
+use crate::registry::Registry;
+
+/// The rollback window and what it protects.
+pub async fn read(
+    ctx: &Context,
+    registry: &Registry,
+    region: &Region,
+    keep_versions: usize,
+) -> Result<References> {
+    let mut references: References = BTreeMap::new();
+    for role in [Role::Base, Role::App] {
+        let parameter = registry.parameter(role);
+        let Some(history) = registry.history(role).await? else {
+            continue;
+        };
+        // Newest first.
+        for (rank, version) in history.iter().enumerate() {
+            let mut why = Vec::new();
+            for label in &version.labels {
+                why.push(format!("{label} label on {parameter} v{}", version.version));
+            }
+            if rank < keep_versions {
+                why.push(format!(
+                    "{parameter} v{} is in the rollback window (last {keep_versions} versions)",
+                    version.version
+                ));
+            }
+            references
+                .entry(version.ami_id.clone())
+                .or_default()
+                .extend(why);
+        }
+    }
+    let mut external: BTreeMap<AmiId, BTreeSet<Reference>> = BTreeMap::new();
+    let ec2 = ctx.aws_ec2(region);
+    ec2.template_references(&mut external).await?;
+    ctx.aws_autoscaling(region)
+        .configuration_references(&mut external)
+        .await?;
+    ec2.instance_references(&mut external).await?;
+    for (ami, found) in external {
+        references
+            .entry(ami)
+            .or_default()
+            .extend(found.iter().map(|r| r.to_string()));
+    }
+    let locks = format!("{}/{}/deploy-lock", ctx.config.prefix, ctx.config.app()?);
+    let ami = Regex::new(r"ami-[0-9a-f]{8,17}").expect("a valid pattern");
+    for (name, holder) in ctx.aws_ssm(region).values_under(&locks).await? {
+        for found in ami.find_iter(&holder) {
+            references
+                .entry(AmiId::from_aws(found.as_str()))
+                .or_default()
+                .push(format!("deploy lock {name}"));
+        }
+    }
+    Ok(references)
+}

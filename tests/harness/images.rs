@@ -1,0 +1,104 @@
+//! Images, snapshots and launch configurations in the emulator for prune tests,
+//! read and made with the SDK directly.
+
+use aws_sdk_ec2::types::Filter;
+
+use super::emulator::Emulator;
+
+impl Emulator {
+    /// The snapshots behind an image.
+    pub fn snapshots_of(&self, ami: &str) -> Vec<String> {
+        self.block_on(async |ec2, _| {
+            let out = ec2.describe_images().image_ids(ami).send().await.unwrap();
+            out.images()
+                .iter()
+                .flat_map(|i| i.block_device_mappings())
+                .filter_map(|m| m.ebs().and_then(|e| e.snapshot_id()).map(str::to_string))
+                .collect()
+        })
+    }
+
+    /// Whether an image is still registered.
+    pub fn image_exists(&self, ami: &str) -> bool {
+        self.block_on(async |ec2, _| {
+            let out = ec2
+                .describe_images()
+                .filters(Filter::builder().name("image-id").values(ami).build())
+                .send()
+                .await
+                .unwrap();
+            !out.images().is_empty()
+        })
+    }
+
+    pub fn snapshot_exists(&self, snapshot: &str) -> bool {
+        self.block_on(async |ec2, _| {
+            let out = ec2
+                .describe_snapshots()
+                .filters(
+                    Filter::builder()
+                        .name("snapshot-id")
+                        .values(snapshot)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            !out.snapshots().is_empty()
+        })
+    }
+
+    /// A launch template whose version 1 names `first` and version 2 (the default
+    /// from then on) names `second`.
+    pub fn template_with_versions(&self, name: &str, first: &str, second: &str) {
+        self.block_on(async |ec2, _| {
+            let data = |image: &str| {
+                aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                    .image_id(image)
+                    .build()
+            };
+            let id = ec2
+                .create_launch_template()
+                .launch_template_name(name)
+                .launch_template_data(data(first))
+                .send()
+                .await
+                .unwrap()
+                .launch_template()
+                .unwrap()
+                .launch_template_id()
+                .unwrap()
+                .to_string();
+            ec2.create_launch_template_version()
+                .launch_template_id(&id)
+                .launch_template_data(data(second))
+                .send()
+                .await
+                .unwrap();
+            ec2.modify_launch_template()
+                .launch_template_id(&id)
+                .default_version("2")
+                .send()
+                .await
+                .unwrap();
+        })
+    }
+
+    pub fn launch_configuration(&self, name: &str, ami: &str) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let config = self.sdk_config().await;
+            aws_sdk_autoscaling::Client::new(&config)
+                .create_launch_configuration()
+                .launch_configuration_name(name)
+                .image_id(ami)
+                .instance_type("t3.micro")
+                .send()
+                .await
+                .unwrap();
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! `kiln revoke` against the emulator: labels removed and named, the image tagged,
+//! every stage refusing it, history showing it and the app images built on it,
+//! `--undo`. The emulator has no EC2 image deprecation: kiln warns and goes on.
+
+use crate::harness::{emulator, kiln, kiln_ok, unique_app};
+
+#[test]
+fn a_revoked_image_leaves_its_channels_and_every_stage_refuses_it() {
+    let app = unique_app("revoke");
+    let base = emulator().create_image(
+        &format!("{app}-base"),
+        &[("kiln:app", &app), ("kiln:role", "base")],
+    );
+    // Built on that base, as `kiln bake app` tags it.
+    let image = emulator().create_image(
+        &format!("{app}-app"),
+        &[
+            ("kiln:app", &app),
+            ("kiln:role", "app"),
+            ("kiln:base-ami", &base),
+        ],
+    );
+    kiln_ok(["--app", &app, "publish", "base", &base]);
+    kiln_ok(["--app", &app, "publish", "app", &image]);
+    kiln_ok(["--app", &app, "promote", "app:1", "--to", "tested"]);
+    kiln_ok(["--app", &app, "promote", "app:1", "--to", "production"]);
+
+    let done = kiln_ok([
+        "--app",
+        &app,
+        "revoke",
+        "app:production",
+        "--reason",
+        "CVE-2026-1234 in openssl",
+    ]);
+    assert_eq!(
+        done.stdout,
+        format!(
+            "revoked {image}: CVE-2026-1234 in openssl\nchannels now empty: app:tested, app:production (promote another version to fill them)\n"
+        )
+    );
+    assert!(
+        done.stderr
+            .contains(&format!("warning: EC2 deprecation of {image} not changed:")),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(
+        emulator().image_tags(&image)["kiln:revoked"],
+        "CVE-2026-1234 in openssl"
+    );
+    let labels: Vec<String> = emulator()
+        .history(&format!("/kiln/{app}/app"))
+        .into_iter()
+        .flat_map(|(_, _, l)| l)
+        .collect();
+    assert!(labels.is_empty(), "{labels:?}");
+    let refusal = format!(
+        "error: AMI {image} is revoked: CVE-2026-1234 in openssl\n  help: publish or promote another image; if the revocation was a mistake, remove the AMI's kiln:revoked tag\n"
+    );
+    kiln()
+        .args(["--app", &app, "promote", "app:1", "--to", "tested"])
+        .run()
+        .fails(1, &refusal);
+    kiln()
+        .args(["--app", &app, "deploy", "app:1", "--asg", "web", "--force"])
+        .run()
+        .fails(1, &refusal);
+    let history = kiln_ok(["--app", &app, "--output", "json", "history", "app"]).json();
+    assert_eq!(history["versions"][0]["image_state"], "revoked");
+
+    // A base revoked: the app images built on it say so.
+    kiln_ok(["--app", &app, "revoke", &base, "--reason", "bad kernel"]);
+    kiln_ok(["--app", &app, "revoke", "app:1", "--undo"]);
+    let history = kiln_ok(["--app", &app, "--output", "json", "history", "app"]).json();
+    assert_eq!(history["versions"][0]["image_state"], "base revoked");
+    assert_eq!(history["versions"][0]["base_revoked"], true);
+    assert!(
+        !emulator().image_tags(&image).contains_key("kiln:revoked"),
+        "undone"
+    );
+    kiln_ok(["--app", &app, "promote", "app:1", "--to", "tested"]);
+}
+
+#[test]
+fn revoke_needs_a_reason_and_refuses_another_apps_image() {
+    kiln()
+        .args(["--app", "shop", "revoke", "app:3"])
+        .run()
+        .fails(2, "error: the following required arguments were not provided:\n  --reason <TEXT>\n\nUsage: kiln revoke --reason <TEXT> <TARGET>\n\nFor more information, try '--help'.\n");
+    let other = emulator().create_image("other-app", &[("kiln:app", "someone-else")]);
+    kiln()
+        .args(["--app", "shop", "revoke", &other, "--reason", "x"])
+        .run()
+        .fails(2, &format!("error: AMI {other} is tagged kiln:app=someone-else, not shop\n  help: publish it under the app and role its tags name, or fix its kiln:* tags\n"));
+}
