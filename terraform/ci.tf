@@ -547,6 +547,7 @@ data "aws_iam_policy_document" "kiln_prune" {
     sid = "RetireAppImages"
     actions = [
       "ec2:CreateTags",
+      "ec2:DeleteTags",
       "ec2:DeregisterImage",
       "ec2:DisableImageDeprecation",
       "ec2:EnableImageDeprecation",
@@ -572,6 +573,7 @@ data "aws_iam_policy_document" "kiln_prune" {
   statement {
     sid = "Registry"
     actions = [
+      "ssm:GetParameter",
       "ssm:GetParameterHistory",
       "ssm:GetParametersByPath",
       "ssm:LabelParameterVersion",

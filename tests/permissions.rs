@@ -123,3 +123,38 @@ fn deploy_and_rollback_call_only_what_the_deploy_policy_allows() {
     );
     assert_covered("deploy", &called);
 }
+
+#[test]
+fn prune_and_revoke_call_only_what_the_prune_policy_allows() {
+    let app = unique_app("iam-prune");
+    let images: Vec<String> = (0..3)
+        .map(|_| emulator().create_image(&app, &[("kiln:app", &app), ("kiln:role", "app")]))
+        .collect();
+    kiln()
+        .args(["--app", &app, "publish", "app", &images[0]])
+        .run()
+        .ok();
+    kiln()
+        .args(["--app", &app, "promote", "app:1", "--to", "production"])
+        .run()
+        .ok();
+    let mut called = BTreeSet::new();
+    for args in [
+        vec!["revoke", "app:1", "--reason", "test"],
+        vec!["revoke", "app:1", "--undo"],
+        vec![
+            "prune",
+            "--apply",
+            "--keep",
+            "0",
+            "--min-age",
+            "0s",
+            "--keep-versions",
+            "0",
+        ],
+    ] {
+        calls(kiln().args(["--app", &app]).args(args), &mut called);
+    }
+    assert!(called.contains("ec2:DeregisterImage"), "{called:?}");
+    assert_covered("prune", &called);
+}
