@@ -85,7 +85,11 @@ fn no_ansi_codes_when_stdout_and_stderr_are_not_terminals() {
             assert!(!text.contains('\x1b'), "an ANSI code in:\n{text}");
         }
     }
-    assert!(runs[1].stdout.contains("\nVERSION  AMI"), "{}", runs[1].stdout);
+    assert!(
+        runs[1].stdout.contains("VERSION  AMI"),
+        "{}",
+        runs[1].stdout
+    );
 }
 
 /// Runs kiln on a pseudo-terminal (stdout and stderr both), against the emulator,

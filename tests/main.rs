@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod action;
 mod bake;
 mod ci_output;
 mod cli_extras;
@@ -17,6 +18,7 @@ mod github;
 mod hcl;
 mod limits;
 mod permissions;
+mod pipelines;
 mod prune;
 mod registry;
 mod revoke;
