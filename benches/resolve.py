@@ -26,12 +26,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_emulator(port: int) -> subprocess.Popen:
+def start_emulator(port: int, log: str | None = None) -> subprocess.Popen:
     launcher = os.path.join(ROOT, "tests", "emulator", "launcher.py")
+    sink = open(log, "w") if log else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, launcher, "--port", str(port), "--parent", str(os.getpid())],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=sink,
+        stderr=sink,
     )
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -43,12 +44,13 @@ def start_emulator(port: int) -> subprocess.Popen:
     raise SystemExit("the emulator did not start")
 
 
-def bench_emulator():
-    """Starts an emulator; returns it, its endpoint, and an environment that reaches
-    only it (fake credentials, no instance metadata)."""
+def bench_emulator(log: str | None = None):
+    """Starts an emulator (its request log in `log`, if given); returns it, its
+    endpoint, and an environment that reaches only it (fake credentials, no instance
+    metadata)."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    emulator = start_emulator(port)
+    emulator = start_emulator(port, log)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
