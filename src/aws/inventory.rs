@@ -181,7 +181,6 @@ impl Ec2 {
 
     /// Marks an image deprecated now (`true`), or no longer (`false`).
     pub async fn deprecate(&self, image: &AmiId, deprecated: bool) -> Result<()> {
-        
         if deprecated {
             let now = aws_smithy_types::DateTime::from_secs(crate::model::Timestamp::now().0);
             self.client

@@ -112,12 +112,13 @@ pub fn plan(
                 Decision::Keep(keep)
             };
             if !decision.deletes()
-                && let Some(base) = &image.base {
-                    bases_in_use
-                        .entry(base.clone())
-                        .or_default()
-                        .insert(image.id.clone());
-                }
+                && let Some(base) = &image.base
+            {
+                bases_in_use
+                    .entry(base.clone())
+                    .or_default()
+                    .insert(image.id.clone());
+            }
             decided.push((image.clone(), decision));
         }
     }
