@@ -144,3 +144,40 @@ fn read_only_commands_in_a_dry_run_without_credentials_list_their_reads() {
         )
     );
 }
+
+#[test]
+fn deploy_and_rollback_dry_runs_on_a_laptop_without_credentials_plan_their_reads() {
+    let offline = || {
+        kiln_without_aws()
+            .without_env("AWS_ACCESS_KEY_ID")
+            .without_env("AWS_SECRET_ACCESS_KEY")
+    };
+    let rollback = offline()
+        .args(["--app", "shop", "--dry-run", "rollback", "--asg", "web"])
+        .run()
+        .ok();
+    assert_eq!(
+        rollback.stdout,
+        "dry run: nothing was changed; the plan:\n  would read  ssm:GetParameterHistory /kiln/shop/app (no AWS credentials)\n"
+    );
+    let deploy = offline()
+        .args([
+            "--app",
+            "shop",
+            "--dry-run",
+            "--output",
+            "json",
+            "deploy",
+            "--asg",
+            "web",
+        ])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(deploy["command"], "deploy");
+    assert_eq!(deploy["dry_run"], true);
+    assert_eq!(
+        deploy["plan"][1]["what"],
+        "autoscaling:DescribeAutoScalingGroups web"
+    );
+}

@@ -97,7 +97,21 @@ pub async fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
             let entry = ctx.resolve_usable(&registry, &reference).await?;
             (reference, entry)
         }
-        None => previous_production(ctx, &registry).await?,
+        None => match ctx
+            .effects
+            .read(
+                format!(
+                    "ssm:GetParameterHistory {}",
+                    registry.parameter(crate::model::Role::App)
+                ),
+                previous_production(ctx, &registry),
+            )
+            .await?
+        {
+            Some(found) => found,
+            // An offline dry run: the plan says what would be read.
+            None => return Ok(offline_outcome("rollback", &rollout)),
+        },
     };
     // The tested gate is skipped for images that were in production before; any
     // other image must be on the tested channel, as for a deploy.
@@ -178,6 +192,18 @@ async fn previous_production(
     Ok((reference, entry))
 }
 
+/// What a dry run without AWS access can say: the plan holds the reads.
+fn offline_outcome(command: &str, rollout: &Rollout) -> Outcome {
+    Outcome {
+        json: json!({
+            "command": command,
+            "asg": rollout.group,
+            "strategy": rollout.strategy,
+        }),
+        ..Outcome::default()
+    }
+}
+
 fn subject(entry: &Entry) -> String {
     format!("{} ({}:{})", entry.ami_id, entry.role, entry.version)
 }
@@ -209,7 +235,7 @@ async fn run(
             });
         }
         // An offline dry run: the plan says what would be read.
-        None => return Ok(Outcome::default()),
+        None => return Ok(offline_outcome(command, rollout)),
     };
     lock::take(ctx, rollout, &run_id, &what).await?;
     let record = github::start(ctx, rollout, entry, command).await;
