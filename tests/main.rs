@@ -15,6 +15,7 @@ mod deploy_terraform;
 mod dry_run;
 mod errors;
 mod github;
+mod hardening;
 mod hcl;
 mod limits;
 mod permissions;

@@ -34,6 +34,25 @@ use settings::Rollout;
 
 pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
     let rollout = Rollout::new(ctx, &args.rollout)?;
+    let rollout = match args.via.as_deref() {
+        None => rollout,
+        Some("terraform") => Rollout {
+            via_terraform: Some(
+                args.terraform_dir
+                    .clone()
+                    .unwrap_or_else(|| ctx.config.deploy.terraform_dir.clone()),
+            ),
+            ..rollout
+        },
+        Some(other) => {
+            return Err(Error::InvalidValue {
+                source: Source::Flag("--via"),
+                value: other.to_string(),
+                expected: "`terraform` (or leave it out: kiln makes the launch template version)"
+                    .into(),
+            });
+        }
+    };
     let channels = ctx.config.channels.all();
     let tested = &ctx.config.channels.tested;
     let default = format!("app:{tested}");
@@ -56,25 +75,6 @@ pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
             });
         }
     }
-    let rollout = match args.via.as_deref() {
-        None => rollout,
-        Some("terraform") => Rollout {
-            via_terraform: Some(
-                args.terraform_dir
-                    .clone()
-                    .unwrap_or_else(|| ctx.config.deploy.terraform_dir.clone()),
-            ),
-            ..rollout
-        },
-        Some(other) => {
-            return Err(Error::InvalidValue {
-                source: Source::Flag("--via"),
-                value: other.to_string(),
-                expected: "`terraform` (or leave it out: kiln makes the launch template version)"
-                    .into(),
-            });
-        }
-    };
     run(
         ctx,
         &rollout,
