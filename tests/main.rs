@@ -14,6 +14,7 @@ mod deploy_github;
 mod deploy_terraform;
 mod dry_run;
 mod errors;
+mod faults;
 mod github;
 mod hardening;
 mod hcl;

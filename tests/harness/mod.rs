@@ -1,6 +1,7 @@
 //! Runs the real `kiln` binary in a hermetic environment against the emulator.
 
 pub mod emulator;
+pub mod faults;
 pub mod groups;
 pub mod images;
 pub mod instances;
@@ -70,6 +71,11 @@ pub fn kiln() -> Kiln {
 /// AWS call, so that a stray call fails loudly instead of reaching anything.
 pub fn kiln_without_aws() -> Kiln {
     Kiln::hermetic(&format!("http://127.0.0.1:{}", free_port()))
+}
+
+/// kiln against another endpoint (the fault proxy in front of the emulator).
+pub fn kiln_via(endpoint: &str) -> Kiln {
+    Kiln::hermetic(endpoint)
 }
 
 impl Kiln {

@@ -1,0 +1,175 @@
+//! A fault-injecting proxy between kiln and the emulator: at a given rate it
+//! answers a request with AWS throttling (`ThrottlingException` for the JSON
+//! services, `RequestLimitExceeded` for EC2, `Throttling` for the query services),
+//! HTTP 500 or 503, drops the connection, or forwards it slowly. Faults happen
+//! before a request reaches the emulator, so what AWS would have done twice (a
+//! retried write whose answer was lost) is not simulated here.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub struct FaultProxy {
+    pub endpoint: String,
+    pub requests: Arc<AtomicU64>,
+    pub faults: Arc<AtomicU64>,
+}
+
+impl FaultProxy {
+    /// Listens on 127.0.0.1 and forwards to `upstream` (`http://127.0.0.1:PORT`),
+    /// faulting `percent` of requests.
+    pub fn start(upstream: &str, percent: u64) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let requests = Arc::new(AtomicU64::new(0));
+        let faults = Arc::new(AtomicU64::new(0));
+        let (r, f) = (requests.clone(), faults.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let (upstream, r, f) = (upstream.clone(), r.clone(), f.clone());
+                std::thread::spawn(move || serve(client, &upstream, percent, &r, &f));
+            }
+        });
+        Self {
+            endpoint,
+            requests,
+            faults,
+        }
+    }
+}
+
+/// A small deterministic generator shared by all connections.
+fn roll(counter: &AtomicU64) -> u64 {
+    let n = counter.fetch_add(1, Ordering::SeqCst);
+    let mut x = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 27;
+    x % 100
+}
+
+fn serve(
+    client: TcpStream,
+    upstream: &str,
+    percent: u64,
+    requests: &AtomicU64,
+    faults: &AtomicU64,
+) {
+    let mut reader = BufReader::new(client.try_clone().unwrap());
+    let mut client = client;
+    loop {
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let end = line == "\r\n";
+            head.push(line);
+            if end {
+                break;
+            }
+        }
+        let length: usize = head
+            .iter()
+            .find_map(|h| {
+                let (name, value) = h.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let dice = roll(requests);
+        if dice < percent {
+            faults.fetch_add(1, Ordering::SeqCst);
+            match dice % 5 {
+                0 => return, // the connection drops, no answer
+                1 => respond(&mut client, 500, "text/plain", b"internal error"),
+                2 => respond(&mut client, 503, "text/plain", b"service unavailable"),
+                3 => throttle(&mut client, &head, &body),
+                _ => {
+                    std::thread::sleep(Duration::from_millis(1500));
+                    if !forward(&mut client, upstream, &head, &body) {
+                        return;
+                    }
+                }
+            }
+            continue;
+        }
+        if !forward(&mut client, upstream, &head, &body) {
+            return;
+        }
+    }
+}
+
+fn respond(client: &mut TcpStream, status: u16, content_type: &str, body: &[u8]) {
+    let head = format!(
+        "HTTP/1.1 {status} Fault\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let _ = client.write_all(head.as_bytes());
+    let _ = client.write_all(body);
+}
+
+fn throttle(client: &mut TcpStream, head: &[String], body: &[u8]) {
+    let json = head
+        .iter()
+        .any(|h| h.to_ascii_lowercase().starts_with("x-amz-target:"));
+    let text = String::from_utf8_lossy(body);
+    if json {
+        respond(
+            client,
+            400,
+            "application/x-amz-json-1.1",
+            br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+        );
+    } else if text.contains("Version=2016-11-15") {
+        respond(
+            client,
+            503,
+            "text/xml",
+            b"<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>kiln-fault</RequestID></Response>",
+        );
+    } else {
+        respond(
+            client,
+            400,
+            "text/xml",
+            b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>kiln-fault</RequestId></ErrorResponse>",
+        );
+    }
+}
+
+/// Sends one request upstream (connection: close) and relays the answer.
+fn forward(client: &mut TcpStream, upstream: &str, head: &[String], body: &[u8]) -> bool {
+    let Ok(mut server) = TcpStream::connect(upstream) else {
+        return false;
+    };
+    let mut request = String::new();
+    for line in head {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("connection:") {
+            continue;
+        }
+        if line == "\r\n" {
+            request.push_str("connection: close\r\n");
+        }
+        request.push_str(line);
+    }
+    if server.write_all(request.as_bytes()).is_err() || server.write_all(body).is_err() {
+        return false;
+    }
+    let mut answer = Vec::new();
+    if server.read_to_end(&mut answer).is_err() {
+        return false;
+    }
+    // The answer may say `connection: close`; the client then opens a new one.
+    client.write_all(&answer).is_ok()
+}
