@@ -7,19 +7,15 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::harness::{emulator, free_port, kiln, kiln_ok, unique_app};
+use crate::harness::groups::tested_fleet;
+use crate::harness::{free_port, kiln};
 
 const SHA: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
 
-/// An app with a tested image on a group of 2.
+/// An app with a tested image (built from SHA) on a group of 2: (app, AMI, group).
 fn tested_service(purpose: &str) -> (String, String, String) {
-    let app = unique_app(purpose);
-    let old = emulator().create_image(&format!("{app}-old"), &[]);
-    let new = emulator().create_image(&format!("{app}-new"), &[("kiln:git-sha", SHA)]);
-    kiln_ok(["--app", &app, "publish", "app", &new]);
-    kiln_ok(["--app", &app, "promote", "app:1", "--to", "tested"]);
-    let fleet = emulator().fleet(&app, &old, 2);
-    (app, new, fleet.group)
+    let tested = tested_fleet(purpose, 2, &[("kiln:git-sha", SHA)]);
+    (tested.app, tested.new, tested.fleet.group)
 }
 
 /// What the fake GitHub received: (method, path, JSON body), in order.

@@ -8,16 +8,14 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use crate::harness::{emulator, kiln, kiln_ok, root, scratch_dir, unique_app, write};
+use crate::harness::groups::{TestedFleet, tested_fleet};
+use crate::harness::{emulator, kiln, root, scratch_dir, write};
 
 #[test]
 fn terraform_makes_the_version_and_kiln_rolls_the_group_to_it() {
-    let app = unique_app("deploy-terraform");
-    let old = emulator().create_image(&format!("{app}-old"), &[]);
-    let new = emulator().create_image(&format!("{app}-new"), &[]);
-    kiln_ok(["--app", &app, "publish", "app", &new]);
-    kiln_ok(["--app", &app, "promote", "app:1", "--to", "tested"]);
-    let fleet = emulator().fleet(&app, &old, 2);
+    let TestedFleet {
+        app, new, fleet, ..
+    } = tested_fleet("deploy-terraform", 2, &[]);
 
     let venv = Command::new(root().join("scripts/emulator-venv"))
         .output()
@@ -105,11 +103,7 @@ print("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
 
 #[test]
 fn without_terraform_the_deploy_says_what_to_install() {
-    let app = unique_app("deploy-no-terraform");
-    let old = emulator().create_image(&format!("{app}-old"), &[]);
-    kiln_ok(["--app", &app, "publish", "app", &old]);
-    kiln_ok(["--app", &app, "promote", "app:1", "--to", "tested"]);
-    let fleet = emulator().fleet(&app, &old, 1);
+    let TestedFleet { app, fleet, .. } = tested_fleet("deploy-no-terraform", 1, &[]);
     let run = kiln()
         .env("PATH", "/nonexistent")
         .args([

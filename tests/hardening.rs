@@ -3,18 +3,16 @@
 
 use std::collections::BTreeSet;
 
+use crate::harness::groups::{TestedFleet, tested_fleet};
 use crate::harness::{
-    Run, emulator, kiln, kiln_ok, kiln_without_aws, packer_template, root, unique_app, write,
+    Run, emulator, kiln, kiln_without_aws, packer_template, root, unique_app, write,
 };
 
 #[test]
 fn two_deploys_at_once_one_proceeds_the_other_refuses_with_the_lock() {
-    let app = unique_app("race-deploy");
-    let old = emulator().create_image(&format!("{app}-old"), &[]);
-    let new = emulator().create_image(&format!("{app}-new"), &[]);
-    kiln_ok(["--app", &app, "publish", "app", &new]);
-    kiln_ok(["--app", &app, "promote", "app:1", "--to", "tested"]);
-    let fleet = emulator().fleet(&app, &old, 4);
+    let TestedFleet {
+        app, new, fleet, ..
+    } = tested_fleet("race-deploy", 4, &[]);
     let deploy = || {
         kiln()
             .args([

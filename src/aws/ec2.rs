@@ -156,12 +156,7 @@ pub(super) fn image_from(image: aws_sdk_ec2::types::Image) -> Image {
             .creation_date
             .as_deref()
             .and_then(Timestamp::parse_iso),
-        tags: image
-            .tags
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
-            .collect(),
+        tags: super::ec2_tags(image.tags),
         snapshots: image
             .block_device_mappings
             .unwrap_or_default()

@@ -176,12 +176,7 @@ impl Ec2 {
                         .and_then(|s| s.name)
                         .map(|n| n.as_str().to_string())
                         .unwrap_or_else(|| "unknown".into()),
-                    tags: instance
-                        .tags
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
-                        .collect(),
+                    tags: super::ec2_tags(instance.tags),
                 });
             }
         }

@@ -342,6 +342,16 @@ where
     }
 }
 
+/// EC2 tags as a map; a tag without a key is dropped, one without a value is empty.
+pub(crate) fn ec2_tags(
+    tags: Option<Vec<aws_sdk_ec2::types::Tag>>,
+) -> std::collections::BTreeMap<String, String> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
+        .collect()
+}
+
 /// The AWS error code of a service error, if the error is one.
 pub fn error_code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<&str> {
     match err {

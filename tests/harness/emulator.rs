@@ -100,17 +100,24 @@ impl Emulator {
         &self,
         work: impl AsyncFnOnce(aws_sdk_ec2::Client, aws_sdk_ssm::Client) -> T,
     ) -> T {
+        self.with_config(async |config| {
+            work(
+                aws_sdk_ec2::Client::new(config),
+                aws_sdk_ssm::Client::new(config),
+            )
+            .await
+        })
+    }
+
+    /// Runs `work` on a runtime of its own with the emulator's SDK configuration.
+    pub(super) fn with_config<T>(&self, work: impl AsyncFnOnce(&aws_config::SdkConfig) -> T) -> T {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         runtime.block_on(async {
             let config = self.sdk_config().await;
-            work(
-                aws_sdk_ec2::Client::new(&config),
-                aws_sdk_ssm::Client::new(&config),
-            )
-            .await
+            work(&config).await
         })
     }
 

@@ -37,16 +37,11 @@ impl Emulator {
             aws_sdk_ec2::Client,
         ) -> T,
     ) -> T {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let config = self.sdk_config().await;
+        self.with_config(async |config| {
             work(
-                aws_sdk_autoscaling::Client::new(&config),
-                aws_sdk_elasticloadbalancingv2::Client::new(&config),
-                aws_sdk_ec2::Client::new(&config),
+                aws_sdk_autoscaling::Client::new(config),
+                aws_sdk_elasticloadbalancingv2::Client::new(config),
+                aws_sdk_ec2::Client::new(config),
             )
             .await
         })
@@ -266,4 +261,23 @@ impl Emulator {
                 .collect()
         })
     }
+}
+
+/// An app whose image `new` (published as app:1, promoted to tested, with
+/// `new_tags`) is ready to deploy to a group of `size` instances still on `old`.
+pub struct TestedFleet {
+    pub app: String,
+    pub new: String,
+    pub fleet: Fleet,
+}
+
+pub fn tested_fleet(purpose: &str, size: i32, new_tags: &[(&str, &str)]) -> TestedFleet {
+    let app = super::unique_app(purpose);
+    let emulator = super::emulator();
+    let old = emulator.create_image(&format!("{app}-old"), &[]);
+    let new = emulator.create_image(&format!("{app}-new"), new_tags);
+    super::kiln_ok(["--app", &app, "publish", "app", &new]);
+    super::kiln_ok(["--app", &app, "promote", "app:1", "--to", "tested"]);
+    let fleet = emulator.fleet(&app, &old, size);
+    TestedFleet { app, new, fleet }
 }

@@ -85,13 +85,8 @@ impl Emulator {
     }
 
     pub fn launch_configuration(&self, name: &str, ami: &str) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let config = self.sdk_config().await;
-            aws_sdk_autoscaling::Client::new(&config)
+        self.with_config(async |config| {
+            aws_sdk_autoscaling::Client::new(config)
                 .create_launch_configuration()
                 .launch_configuration_name(name)
                 .image_id(ami)

@@ -4,6 +4,7 @@
 //! kiln from the group's previous version) and continues with it.
 
 use crate::aws::autoscaling::Group;
+use crate::aws::launch_templates::TemplateVersion;
 use crate::context::Context;
 use crate::effect::{Applied, Change, RolloutChange};
 use crate::error::{Error, Result};
@@ -24,6 +25,18 @@ pub struct Versions {
 
 const PREVIOUS_MARK: &str = "previous version ";
 
+/// The group's launch template and the version it is set to now.
+pub async fn current(ctx: &Context, rollout: &Rollout, group: &Group) -> Result<TemplateVersion> {
+    let without = || Error::GroupWithoutTemplate {
+        group: group.name.to_string(),
+    };
+    let (template, set) = group.template.clone().ok_or_else(without)?;
+    ctx.aws_ec2(&rollout.region)
+        .template_version(&template, &set)
+        .await?
+        .ok_or_else(without)
+}
+
 pub async fn prepare(
     ctx: &Context,
     rollout: &Rollout,
@@ -31,19 +44,8 @@ pub async fn prepare(
     image: Option<&AmiId>,
     what: &str,
 ) -> Result<Versions> {
-    let (template, set) = group
-        .template
-        .clone()
-        .ok_or_else(|| Error::GroupWithoutTemplate {
-            group: group.name.to_string(),
-        })?;
-    let ec2 = ctx.aws_ec2(&rollout.region);
-    let current = ec2
-        .template_version(&template, &set)
-        .await?
-        .ok_or_else(|| Error::GroupWithoutTemplate {
-            group: group.name.to_string(),
-        })?;
+    let current = current(ctx, rollout, group).await?;
+    let template = current.template.clone();
     // Resuming: the group already points at a version kiln made for this image.
     if image.is_some() && current.image.as_ref() == image {
         let previous = current

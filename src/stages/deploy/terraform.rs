@@ -23,17 +23,9 @@ pub async fn apply(
     dir: &Path,
     image: Option<&AmiId>,
 ) -> Result<Versions> {
-    let (template, set) = group
-        .template
-        .clone()
-        .ok_or_else(|| Error::GroupWithoutTemplate {
-            group: group.name.to_string(),
-        })?;
+    let current = super::template::current(ctx, rollout, group).await?;
+    let (template, previous) = (current.template, current.number);
     let ec2 = ctx.aws_ec2(&rollout.region);
-    let previous = ec2
-        .template_version(&template, &set)
-        .await?
-        .map_or(0, |v| v.number);
     let ami = image.map_or_else(
         || "(the AMI the reference resolves to)".to_string(),
         |a| a.to_string(),
