@@ -404,3 +404,53 @@ fn an_interrupted_rollout_releases_the_lock_and_a_second_run_continues_it() {
     );
     assert_eq!(production(&s.app), Some(2));
 }
+
+#[test]
+fn a_blue_green_deploy_cancelled_while_the_new_group_comes_up_removes_it() {
+    let s = service("deploy-bg-cancel", true);
+    let child = kiln()
+        .args([
+            "--app",
+            &s.app,
+            "deploy",
+            "--asg",
+            &s.fleet.group,
+            "--strategy",
+            "blue-green",
+            "--timeout",
+            "10m",
+        ])
+        .spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let new_group = loop {
+        let family = emulator().blue_green_family(&s.fleet.group);
+        if let Some(group) = family.into_iter().find(|g| *g != s.fleet.group) {
+            break group;
+        }
+        assert!(Instant::now() < deadline, "the new group never appeared");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // SAFETY: kill(2) on the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "kiln: removed the new group {new_group} in {REGION}\n"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        emulator().group(&new_group).is_none(),
+        "the new group is deleted"
+    );
+    let old = emulator().group(&s.fleet.group).unwrap();
+    assert_eq!(
+        (old.desired, old.target_groups.len()),
+        (4, 1),
+        "the old group kept serving"
+    );
+    assert_unlocked(&s);
+    assert_eq!(production(&s.app), Some(1));
+}
