@@ -39,6 +39,12 @@ pub enum Temporary {
         region: Region,
         group: GroupName,
     },
+    /// An instance refresh kiln started and is waiting on; removal cancels it, so
+    /// an interrupted deploy does not leave the group changing unattended.
+    Refresh {
+        region: Region,
+        group: GroupName,
+    },
 }
 
 impl Temporary {
@@ -79,6 +85,12 @@ impl Temporary {
                     group: group.clone(),
                 })]
             }
+            Temporary::Refresh { region, group } => {
+                vec![Change::Rollout(RolloutChange::CancelRefresh {
+                    region: region.clone(),
+                    group: group.clone(),
+                })]
+            }
         }
     }
 }
@@ -103,6 +115,9 @@ impl fmt::Display for Temporary {
             ),
             Temporary::NewGroup { region, group } => {
                 write!(f, "the new group {group} in {region}")
+            }
+            Temporary::Refresh { region, group } => {
+                write!(f, "the instance refresh of {group} in {region} (cancelled)")
             }
         }
     }

@@ -10,6 +10,7 @@ use crate::context::Context;
 use crate::effect::{Applied, Change, RolloutChange};
 use crate::error::Result;
 use crate::poll::Poll;
+use crate::teardown::Temporary;
 
 use super::settings::Rollout;
 use super::template::Versions;
@@ -40,7 +41,15 @@ pub async fn run(
     let Applied::Refresh(id) = started else {
         return Ok(Ok(()));
     };
-    wait(ctx, rollout, &id, "Successful").await
+    let held = Temporary::Refresh {
+        region: rollout.region.clone(),
+        group: rollout.group.clone(),
+    };
+    ctx.teardown.hold(held.clone());
+    let outcome = wait(ctx, rollout, &id, "Successful").await;
+    // Finished, failed or timed out: nothing to cancel (a rollback may follow).
+    ctx.teardown.keep(&held);
+    outcome
 }
 
 /// Waits until refresh `id` reaches `goal`; `Err` with why when it ends otherwise.

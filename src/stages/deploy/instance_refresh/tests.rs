@@ -174,3 +174,31 @@ async fn a_refresh_that_overruns_the_timeout_is_rolled_back_by_kiln() {
         "kiln asked AWS to roll the refresh back"
     );
 }
+
+#[tokio::test]
+async fn an_interrupted_refresh_is_cancelled_by_the_teardown() {
+    let start = start();
+    let describe = statuses(vec![(InstanceRefreshStatus::InProgress, 10)]);
+    let cancel = mock!(aws_sdk_autoscaling::Client::cancel_instance_refresh)
+        .match_requests(|r| r.auto_scaling_group_name() == Some("shop-production"))
+        .then_output(|| {
+            aws_sdk_autoscaling::operation::cancel_instance_refresh::CancelInstanceRefreshOutput::builder()
+                .build()
+        });
+    let ctx = Context::mocked(mocked::aws(&[], &[], &[&start, &describe, &cancel], &[])).await;
+    // What SIGTERM does in lib::run: the stage is dropped at its next await...
+    let (long, versions) = (rollout(Span::secs(600)), versions());
+    let waiting = run(&ctx, &long, &versions);
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(1500), waiting)
+            .await
+            .is_err()
+    );
+    // ...and the teardown removes what it held.
+    let finished = ctx
+        .teardown
+        .finish::<()>(&ctx.effects, Err(crate::error::Error::NoGroup))
+        .await;
+    assert!(matches!(finished, Err(crate::error::Error::NoGroup)));
+    assert_eq!(cancel.num_calls(), 1, "the refresh was cancelled");
+}
