@@ -95,6 +95,11 @@ fn any_launch_template_version_keeps_its_image() {
         image(&app, "app", None),
         image(&app, "app", None),
     );
+    // More templates than one page (the emulator pages by 15), and more versions
+    // than one page of the template that matters.
+    for n in 0..16 {
+        emulator().template_with_versions(&format!("{app}-filler-{n}"), &current, &current);
+    }
     // `kept` is only in version 1, which is neither the default nor the latest.
     emulator().template_with_versions(&app, &kept, &current);
     let stdout = assert_prune(&app, &NO_RETENTION, &kept, &deleted);

@@ -27,6 +27,9 @@ Auto Scaling and ELBv2 get three fixes, so `kiln deploy` sees a rollout as on AW
   which a deploy must roll back;
 - CreateLaunchTemplateVersion keeps user data as moto's other calls do (moto
   stores it raw there, and every later group launch from that version fails);
+- DescribeLaunchTemplates and DescribeLaunchTemplateVersions page with NextToken
+  (moto returns the first 15 and no token, so a region with more templates, or a
+  template with more versions, looks smaller than it is);
 - DescribeInstanceRefreshes (missing in moto, which cannot start a refresh either)
   answers that the group has none, so kiln's check for a running refresh works.
 GetCommandInvocation stays as moto has it: Success with empty output, which kiln
@@ -196,6 +199,72 @@ def patch_auto_scaling() -> None:
         return original_create_version(self, data, description)
 
     launch_templates.LaunchTemplate.create_version = create_version
+
+    from moto.ec2.responses import launch_templates as template_responses
+
+    def describe_launch_templates(self):
+        page_size = self._get_int_param("MaxResults", 15)
+        start = int(self._get_param("NextToken") or 0)
+        templates = self.ec2_backend.describe_launch_templates(
+            template_names=self._get_param("LaunchTemplateNames", []),
+            template_ids=self._get_param("LaunchTemplateIds", []),
+            filters=self._filters_from_querystring(),
+        )
+        page = templates[start:start + page_size]
+        result = {
+            "LaunchTemplates": [
+                {
+                    "CreateTime": t.create_time,
+                    "CreatedBy": f"arn:{self.partition}:iam::{self.current_account}:root",
+                    "DefaultVersionNumber": t.default_version_number,
+                    "LatestVersionNumber": t.latest_version_number,
+                    "LaunchTemplateId": t.id,
+                    "LaunchTemplateName": t.name,
+                    "Tags": t.tags,
+                }
+                for t in page
+            ]
+        }
+        if start + page_size < len(templates):
+            result["NextToken"] = str(start + page_size)
+        return ActionResult(result)
+
+    template_responses.LaunchTemplates.describe_launch_templates = describe_launch_templates
+
+    def describe_launch_template_versions(self):
+        page_size = self._get_int_param("MaxResults", 15)
+        start = int(self._get_param("NextToken") or 0)
+        found = self.ec2_backend.describe_launch_template_versions(
+            template_name=self._get_param("LaunchTemplateName"),
+            template_id=self._get_param("LaunchTemplateId"),
+            versions=self._get_param("Versions", []),
+            min_version=self._get_int_param("MinVersion"),
+            max_version=self._get_int_param("MaxVersion"),
+            max_results=None,
+        )
+        page = found[start:start + page_size]
+        result = {
+            "LaunchTemplateVersions": [
+                {
+                    "CreateTime": version.create_time,
+                    "CreatedBy": f"arn:{self.partition}:iam::{self.current_account}:root",
+                    "DefaultVersion": template.is_default(version),
+                    "LaunchTemplateData": version.data,
+                    "LaunchTemplateId": template.id,
+                    "LaunchTemplateName": template.name,
+                    "VersionDescription": version.description,
+                    "VersionNumber": version.number,
+                }
+                for template, version in page
+            ]
+        }
+        if start + page_size < len(found):
+            result["NextToken"] = str(start + page_size)
+        return ActionResult(result)
+
+    template_responses.LaunchTemplates.describe_launch_template_versions = (
+        describe_launch_template_versions
+    )
 
     from moto.autoscaling import responses as asg_responses
     from moto.core.responses import ActionResult
