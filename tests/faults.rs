@@ -1,6 +1,6 @@
 //! The pipeline through the fault-injecting proxy (harness/faults.rs): a fifth of
 //! all requests are throttled, fail with 500/503, are dropped or slowed. Every
-//! stage must still succeed, and afterwards nothing is doubled or left behind:
+//! stage (bake, verify, deploy, rollback, prune) must still succeed, and afterwards nothing is doubled or left behind:
 //! one AMI per bake, one registry version per publish, labels where the commands
 //! said, no verify instance running, the deploy lock gone.
 
@@ -62,6 +62,18 @@ fn the_pipeline_succeeds_with_a_fifth_of_requests_faulted_and_leaves_no_debris()
     let fleet = emulator().fleet(&app, &old, 2);
     emulator().tag_image(&old, "kiln:deployed", "2026-01-01T00:00:00Z");
     kiln(&["deploy", "--asg", &fleet.group, "--min-healthy", "50%"]).ok();
+    // The image the group ran before, as app:2, to roll back to.
+    kiln(&["publish", "app", &old]).ok();
+    kiln(&[
+        "rollback",
+        "--asg",
+        &fleet.group,
+        "--to",
+        "app:2",
+        "--min-healthy",
+        "50%",
+    ])
+    .ok();
     kiln(&[
         "prune",
         "--apply",
@@ -85,12 +97,17 @@ fn the_pipeline_succeeds_with_a_fifth_of_requests_faulted_and_leaves_no_debris()
     let bases = emulator().history(&format!("/kiln/{app}/base"));
     let apps = emulator().history(&format!("/kiln/{app}/app"));
     assert_eq!(bases.len(), 1, "{bases:?}");
-    assert_eq!(apps.len(), 1, "{apps:?}");
-    assert_eq!(emulator().app_images(&app).len(), 2, "no duplicate AMIs");
-    let labels: Vec<String> = apps[0].2.clone();
-    assert!(
-        labels.contains(&"tested".to_string()) && labels.contains(&"production".to_string()),
-        "{labels:?}"
+    assert_eq!(apps.len(), 2, "{apps:?}");
+    assert_eq!(
+        emulator().app_images(&app).len(),
+        3,
+        "no duplicate AMIs: base, app, old"
+    );
+    assert_eq!(apps[0].2, vec!["tested".to_string()], "{apps:?}");
+    assert_eq!(
+        apps[1].2,
+        vec!["production".to_string()],
+        "rolled back: {apps:?}"
     );
     // Nothing left running or locked.
     let verify_left: Vec<_> = emulator()
@@ -103,7 +120,7 @@ fn the_pipeline_succeeds_with_a_fifth_of_requests_faulted_and_leaves_no_debris()
     assert_eq!(emulator().parameter(&lock), None);
     assert_eq!(
         emulator().images_in_group(&fleet.group),
-        vec![apps[0].1.clone(); 2]
+        vec![old.clone(); 2]
     );
     eprintln!("{faults} of {requests} requests faulted");
 }
