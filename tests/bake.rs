@@ -227,6 +227,9 @@ fn an_interrupted_bake_stops_packer_cleans_up_and_publishes_nothing() {
         "Packer's instance was left running"
     );
     assert!(emulator().history(&format!("/kiln/{app}/base")).is_empty());
+    // A second run after the cancellation succeeds.
+    bake(&app, "base", &packer_template("base")).ok();
+    assert_eq!(latest(&app, "base").0, 1);
 }
 
 #[test]
