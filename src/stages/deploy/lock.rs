@@ -34,8 +34,14 @@ pub fn name(ctx: &Context, rollout: &Rollout) -> Result<String> {
     ))
 }
 
-/// Takes the lock for this run, or says who holds it.
-pub async fn take(ctx: &Context, rollout: &Rollout, run: &RunId, what: &str) -> Result<()> {
+/// Takes the lock for this run, or says who holds it. Returns the held lock, which the
+/// deploy removes when it ends; `None` in a dry run.
+pub async fn take(
+    ctx: &Context,
+    rollout: &Rollout,
+    run: &RunId,
+    what: &str,
+) -> Result<Option<Temporary>> {
     let region = &rollout.region;
     let lock = name(ctx, rollout)?;
     let refreshing = ctx
@@ -96,13 +102,14 @@ pub async fn take(ctx: &Context, rollout: &Rollout, run: &RunId, what: &str) -> 
                     region: region.to_string(),
                 });
             }
-            Applied::Planned => return Ok(()),
+            Applied::Planned => return Ok(None),
             _ => {
-                ctx.teardown.hold(Temporary::DeployLock {
+                let held = Temporary::DeployLock {
                     region: region.clone(),
                     name: lock.clone(),
                     group: rollout.group.clone(),
-                });
+                };
+                ctx.teardown.hold(held.clone());
                 ctx.effects
                     .apply(Change::Rollout(RolloutChange::TagGroup {
                         region: region.clone(),
@@ -111,7 +118,7 @@ pub async fn take(ctx: &Context, rollout: &Rollout, run: &RunId, what: &str) -> 
                         value: holder.chars().take(256).collect(),
                     }))
                     .await?;
-                return Ok(());
+                return Ok(Some(held));
             }
         }
     }

@@ -237,7 +237,7 @@ async fn run(
         // An offline dry run: the plan says what would be read.
         None => return Ok(offline_outcome(command, rollout)),
     };
-    lock::take(ctx, rollout, &run_id, &what).await?;
+    let lock = lock::take(ctx, rollout, &run_id, &what).await?;
     let record = github::start(ctx, rollout, entry, command).await;
     let result = rollout_and_promote(
         ctx, rollout, registry, reference, entry, command, &group, &what,
@@ -251,6 +251,11 @@ async fn run(
         Err(error) => (crate::github::DeploymentState::Failure, error.to_string()),
     };
     record.set(ctx, rollout, state, &description).await;
+    // Done either way: the lock goes now. A failed release leaves it held, and the
+    // teardown tries once more and reports it (exit 3).
+    if let Some(lock) = lock {
+        let _ = ctx.teardown.remove(&ctx.effects, &lock).await;
+    }
     result
 }
 
