@@ -3,12 +3,16 @@
 //! services, `RequestLimitExceeded` for EC2, `Throttling` for the query services),
 //! HTTP 500 or 503, drops the connection, or forwards it slowly. Faults happen
 //! before a request reaches the emulator, so what AWS would have done twice (a
-//! retried write whose answer was lost) is not simulated here.
+//! retried write whose answer was lost) is not simulated here. The same request
+//! (same target and body) is faulted at most twice in a row, so its third attempt
+//! gets through: the test then checks kiln's handling, not the odds of five faults
+//! in a row.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub struct FaultProxy {
@@ -27,10 +31,11 @@ impl FaultProxy {
         let requests = Arc::new(AtomicU64::new(0));
         let faults = Arc::new(AtomicU64::new(0));
         let (r, f) = (requests.clone(), faults.clone());
+        let streaks: Arc<Mutex<HashMap<Vec<u8>, u32>>> = Arc::default();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let (upstream, r, f) = (upstream.clone(), r.clone(), f.clone());
-                std::thread::spawn(move || serve(client, &upstream, percent, &r, &f));
+                let (upstream, r, f, s) = (upstream.clone(), r.clone(), f.clone(), streaks.clone());
+                std::thread::spawn(move || serve(client, &upstream, percent, &r, &f, &s));
             }
         });
         Self {
@@ -51,12 +56,16 @@ fn roll(counter: &AtomicU64) -> u64 {
     x % 100
 }
 
+/// How many times in a row the same request may be faulted.
+const MOST_IN_A_ROW: u32 = 2;
+
 fn serve(
     client: TcpStream,
     upstream: &str,
     percent: u64,
     requests: &AtomicU64,
     faults: &AtomicU64,
+    streaks: &Mutex<HashMap<Vec<u8>, u32>>,
 ) {
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
@@ -87,7 +96,20 @@ fn serve(
             return;
         }
         let dice = roll(requests);
-        if dice < percent {
+        let key: Vec<u8> = head
+            .iter()
+            .filter(|h| h.to_ascii_lowercase().starts_with("x-amz-target:"))
+            .flat_map(|h| h.as_bytes().to_vec())
+            .chain(body.iter().copied())
+            .collect();
+        let fault = {
+            let mut streaks = streaks.lock().unwrap();
+            let streak = streaks.entry(key).or_default();
+            let fault = dice < percent && *streak < MOST_IN_A_ROW;
+            *streak = if fault { *streak + 1 } else { 0 };
+            fault
+        };
+        if fault {
             faults.fetch_add(1, Ordering::SeqCst);
             match dice % 5 {
                 0 => return, // the connection drops, no answer
