@@ -11,6 +11,7 @@ pub mod ec2;
 pub mod elb;
 pub mod launch_templates;
 pub mod locks;
+pub mod retry;
 pub mod template_data;
 
 pub mod instances;
@@ -51,7 +52,7 @@ pub struct AwsSettings {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(90);
-const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 
 /// Builds the SDK configuration. Region, credentials and endpoint resolve lazily in
 /// the SDK; kiln checks the region and credentials itself (see `Aws::connect`).
@@ -203,6 +204,7 @@ impl Aws {
             None => aws_sdk_ssm::Client::from_conf(
                 aws_sdk_ssm::config::Builder::from(&self.config_for(region))
                     .interceptor(calls::CallLog)
+                    .retry_classifier(retry::RefusedIsFinal)
                     .build(),
             ),
         };
@@ -215,6 +217,7 @@ impl Aws {
             None => aws_sdk_ec2::Client::from_conf(
                 aws_sdk_ec2::config::Builder::from(&self.config_for(region))
                     .interceptor(calls::CallLog)
+                    .retry_classifier(retry::RefusedIsFinal)
                     .build(),
             ),
         };
@@ -227,6 +230,7 @@ impl Aws {
             None => aws_sdk_autoscaling::Client::from_conf(
                 aws_sdk_autoscaling::config::Builder::from(&self.config_for(region))
                     .interceptor(calls::CallLog)
+                    .retry_classifier(retry::RefusedIsFinal)
                     .build(),
             ),
         };
@@ -239,6 +243,7 @@ impl Aws {
             None => aws_sdk_elasticloadbalancingv2::Client::from_conf(
                 aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.config_for(region))
                     .interceptor(calls::CallLog)
+                    .retry_classifier(retry::RefusedIsFinal)
                     .build(),
             ),
         };
