@@ -370,7 +370,7 @@ impl Error {
             }
             AwsTimeout { .. } => "retry; check the network and the endpoint".into(),
             AwsThrottled { .. } => {
-                "retry later, or allow more attempts with AWS_MAX_ATTEMPTS (default 5)".into()
+                "retry later, or allow more attempts with AWS_MAX_ATTEMPTS (default 8)".into()
             }
             Aws { .. } | Io { .. } => return None,
             ToolMissing { tool, .. } if tool == "packer" => {
