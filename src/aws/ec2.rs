@@ -64,20 +64,15 @@ impl Ec2 {
 
     /// This account's available images that carry all of `tags`.
     pub async fn images_tagged(&self, tags: &[(&str, &str)]) -> Result<Vec<Image>> {
-        let mut request = self
+        let mut filters = tag_filters(tags);
+        filters.push(Filter::builder().name("state").values("available").build());
+        let mut pages = self
             .client
             .describe_images()
             .owners("self")
-            .filters(Filter::builder().name("state").values("available").build());
-        for (key, value) in tags {
-            request = request.filters(
-                Filter::builder()
-                    .name(format!("tag:{key}"))
-                    .values(*value)
-                    .build(),
-            );
-        }
-        let mut pages = request.into_paginator().send();
+            .set_filters(Some(filters))
+            .into_paginator()
+            .send();
         let mut images = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("ec2:DescribeImages", &self.endpoint, e))?;
@@ -142,6 +137,18 @@ impl Ec2 {
             .map_err(|e| classify("ec2:CreateTags", &self.endpoint, e))?;
         Ok(())
     }
+}
+
+/// EC2 filters matching resources that carry every one of `tags`.
+pub(super) fn tag_filters(tags: &[(&str, &str)]) -> Vec<Filter> {
+    tags.iter()
+        .map(|(key, value)| {
+            Filter::builder()
+                .name(format!("tag:{key}"))
+                .values(*value)
+                .build()
+        })
+        .collect()
 }
 
 pub(super) fn image_from(image: aws_sdk_ec2::types::Image) -> Image {

@@ -145,21 +145,19 @@ impl Ec2 {
         &self,
         tags: &[(&str, &str)],
     ) -> Result<Vec<TaggedInstance>> {
-        let mut request = self.client.describe_instances().filters(
+        let mut filters = super::ec2::tag_filters(tags);
+        filters.push(
             Filter::builder()
                 .name("instance-state-name")
                 .set_values(Some(LIVE_STATES.iter().map(|s| s.to_string()).collect()))
                 .build(),
         );
-        for (key, value) in tags {
-            request = request.filters(
-                Filter::builder()
-                    .name(format!("tag:{key}"))
-                    .values(*value)
-                    .build(),
-            );
-        }
-        let mut pages = request.into_paginator().send();
+        let mut pages = self
+            .client
+            .describe_instances()
+            .set_filters(Some(filters))
+            .into_paginator()
+            .send();
         let mut found = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("ec2:DescribeInstances", &self.endpoint, e))?;
