@@ -231,6 +231,21 @@ pub fn load(flags: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<
     })
 }
 
+/// A stage's flag parsed (its messages name the flag), else `otherwise`: the value
+/// from kiln.toml or the default. Flags of `verify`, `deploy` and `rollback` that
+/// override a key of the file go through here.
+pub fn flag_or<T>(
+    value: Option<&str>,
+    flag: &'static str,
+    parse: impl Fn(&str, &Source) -> Result<T>,
+    otherwise: T,
+) -> Result<T> {
+    match value {
+        Some(text) => parse(text, &Source::Flag(flag)),
+        None => Ok(otherwise),
+    }
+}
+
 /// A flag if given, else a variable; each parsed with its own source for messages.
 fn pick<T>(
     flag: Option<&str>,

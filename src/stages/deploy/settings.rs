@@ -2,6 +2,7 @@
 //! before anything is read or changed.
 
 use crate::cli::RolloutArgs;
+use crate::config::flag_or;
 use crate::context::Context;
 use crate::error::{Error, Result, Source};
 use crate::model::{Batch, GroupName, Percent, Region, Span, Strategy};
@@ -31,18 +32,13 @@ pub struct Rollout {
 impl Rollout {
     pub fn new(ctx: &Context, args: &RolloutArgs) -> Result<Self> {
         let file = &ctx.config.deploy;
-        let group = match &args.asg {
-            Some(name) => GroupName::parse(name, &Source::Flag("--asg"))?,
-            None => file.asg.clone().ok_or(Error::NoGroup)?,
-        };
-        let parsed = |value: &Option<String>,
-                      flag: &'static str,
-                      parse: fn(&str, &Source) -> Result<Percent>| {
-            value
-                .as_deref()
-                .map(|v| parse(v, &Source::Flag(flag)))
-                .transpose()
-        };
+        let group = flag_or(
+            args.asg.as_deref(),
+            "--asg",
+            |v, s| GroupName::parse(v, s).map(Some),
+            file.asg.clone(),
+        )?
+        .ok_or(Error::NoGroup)?;
         let number = |value: &Option<String>, flag: &'static str| -> Result<Option<i32>> {
             value
                 .as_deref()
@@ -70,31 +66,46 @@ impl Rollout {
         Ok(Self {
             region: ctx.region(),
             group,
-            strategy: match &args.strategy {
-                Some(s) => Strategy::parse(s, &Source::Flag("--strategy"))?,
-                None => file.strategy,
-            },
-            batch: match &args.batch_size {
-                Some(b) => Batch::parse(b, &Source::Flag("--batch-size"))?,
-                None => file.batch_size,
-            },
-            min_healthy: parsed(&args.min_healthy, "--min-healthy", Percent::parse)?
-                .unwrap_or(file.min_healthy),
-            timeout: match &args.timeout {
-                Some(t) => Span::parse(t, &Source::Flag("--timeout"))?,
-                None => file.timeout,
-            },
-            max_healthy: parsed(&args.max_healthy, "--max-healthy", |v, s| {
-                // Above 100%: instance refresh launches before it terminates.
-                match v.trim_end_matches('%').parse::<u32>() {
-                    Ok(n) if (100..=200).contains(&n) => Ok(Percent(n)),
-                    _ => Err(Error::InvalidValue {
-                        source: s.clone(),
-                        value: v.to_string(),
-                        expected: "a percentage from 100% to 200%".into(),
-                    }),
-                }
-            })?,
+            strategy: flag_or(
+                args.strategy.as_deref(),
+                "--strategy",
+                Strategy::parse,
+                file.strategy,
+            )?,
+            batch: flag_or(
+                args.batch_size.as_deref(),
+                "--batch-size",
+                Batch::parse,
+                file.batch_size,
+            )?,
+            min_healthy: flag_or(
+                args.min_healthy.as_deref(),
+                "--min-healthy",
+                Percent::parse,
+                file.min_healthy,
+            )?,
+            timeout: flag_or(
+                args.timeout.as_deref(),
+                "--timeout",
+                Span::parse,
+                file.timeout,
+            )?,
+            max_healthy: flag_or(
+                args.max_healthy.as_deref(),
+                "--max-healthy",
+                |v, s| {
+                    // Above 100%: instance refresh launches before it terminates.
+                    match v.trim_end_matches('%').parse::<u32>() {
+                        Ok(n) if (100..=200).contains(&n) => Ok(Some(Percent(n))),
+                        _ => Err(Error::InvalidValue {
+                            source: s.clone(),
+                            value: v.to_string(),
+                            expected: "a percentage from 100% to 200%".into(),
+                        }),
+                    }
+                },
+                None,
+            )?,
             warmup: number(&args.instance_warmup, "--instance-warmup")?,
             checkpoints,
             skip_matching: !args.no_skip_matching,

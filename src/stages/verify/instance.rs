@@ -13,6 +13,7 @@ use super::{Target, remote};
 use crate::aws::instances::LaunchSpec;
 use crate::aws::run_command::{Invocation, Sent};
 use crate::cli::VerifyArgs;
+use crate::config::flag_or;
 use crate::context::Context;
 use crate::effect::{Applied, Change};
 use crate::error::{Error, Result, Source};
@@ -48,16 +49,23 @@ const COMMAND_TIMEOUT: Span = Span::minutes(10);
 impl Settings {
     pub fn new(ctx: &Context, args: &VerifyArgs, role: Role) -> Result<Self> {
         let file = &ctx.config.verify;
-        let span = |value: &Option<String>, flag: &'static str, default: Span| match value {
-            Some(text) => Span::parse(text, &Source::Flag(flag)),
-            None => Ok(default),
-        };
-        let retry_timeout = span(&args.retry_timeout, "--retry-timeout", Span::secs(0))?;
-        let sleep = span(&args.sleep, "--sleep", Span::secs(1))?;
-        let boot_timeout = span(&args.boot_timeout, "--boot-timeout", file.boot_timeout)?;
-        let command_timeout = span(
-            &args.timeout,
+        let retry_timeout = flag_or(
+            args.retry_timeout.as_deref(),
+            "--retry-timeout",
+            Span::parse,
+            Span::secs(0),
+        )?;
+        let sleep = flag_or(args.sleep.as_deref(), "--sleep", Span::parse, Span::secs(1))?;
+        let boot_timeout = flag_or(
+            args.boot_timeout.as_deref(),
+            "--boot-timeout",
+            Span::parse,
+            file.boot_timeout,
+        )?;
+        let command_timeout = flag_or(
+            args.timeout.as_deref(),
             "--timeout",
+            Span::parse,
             Span::secs(COMMAND_TIMEOUT.as_secs() + retry_timeout.as_secs()),
         )?;
         // The instance must outlive every wait, or it would shut itself down mid-test.
@@ -81,14 +89,18 @@ impl Settings {
             boot_timeout,
             command_timeout,
             lifetime,
-            instance_type: match &args.instance_type {
-                Some(value) => InstanceType::parse(value, &Source::Flag("--instance-type"))?,
-                None => file.instance_type.clone(),
-            },
-            subnet: match &args.subnet {
-                Some(value) => Some(SubnetId::parse(value, &Source::Flag("--subnet"))?),
-                None => file.subnet.clone(),
-            },
+            instance_type: flag_or(
+                args.instance_type.as_deref(),
+                "--instance-type",
+                InstanceType::parse,
+                file.instance_type.clone(),
+            )?,
+            subnet: flag_or(
+                args.subnet.as_deref(),
+                "--subnet",
+                |v, s| SubnetId::parse(v, s).map(Some),
+                file.subnet.clone(),
+            )?,
             security_groups: if args.security_groups.is_empty() {
                 file.security_groups.clone()
             } else {
@@ -97,13 +109,12 @@ impl Settings {
                     .map(|g| SecurityGroupId::parse(g, &Source::Flag("--security-group")))
                     .collect::<Result<_>>()?
             },
-            instance_profile: match &args.instance_profile {
-                Some(value) => Some(InstanceProfile::parse(
-                    value,
-                    &Source::Flag("--instance-profile"),
-                )?),
-                None => file.instance_profile.clone(),
-            },
+            instance_profile: flag_or(
+                args.instance_profile.as_deref(),
+                "--instance-profile",
+                |v, s| InstanceProfile::parse(v, s).map(Some),
+                file.instance_profile.clone(),
+            )?,
             keep_on_failure: args.keep_on_failure,
         })
     }
