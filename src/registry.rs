@@ -31,6 +31,9 @@ pub struct Entry {
     pub ami_id: AmiId,
     pub parameter: ParameterName,
     pub region: Region,
+    /// The image's tags, when `resolve_usable` read the image (empty after `resolve`).
+    #[serde(skip)]
+    pub image_tags: std::collections::BTreeMap<String, String>,
 }
 
 /// One version of a role's parameter, with what its description says of its origin.
@@ -91,6 +94,7 @@ impl Registry {
                 ami_id: AmiId::from_aws(found.value),
                 parameter,
                 region: self.region.clone(),
+                image_tags: Default::default(),
             });
         }
         // Only on the error path: find out whether the parameter exists at all.
@@ -123,7 +127,13 @@ impl Registry {
     /// revoked (promote, verify and deploy refuse anything else).
     pub async fn resolve_usable(&self, reference: &ImageRef) -> Result<Entry> {
         let entry = self.resolve(reference).await?;
-        match self.image(&entry.ami_id).await? {
+        let image = self.image(&entry.ami_id).await?;
+        self.usable(entry, image)
+    }
+
+    /// The entry with its image's tags, if the image exists and is not revoked.
+    pub fn usable(&self, entry: Entry, image: Option<Image>) -> Result<Entry> {
+        match image {
             None => Err(Error::AmiNotFound {
                 ami: entry.ami_id.to_string(),
                 region: self.region.to_string(),
@@ -133,7 +143,10 @@ impl Registry {
                     ami: entry.ami_id.to_string(),
                     reason: reason.clone(),
                 }),
-                None => Ok(entry),
+                None => Ok(Entry {
+                    image_tags: image.tags,
+                    ..entry
+                }),
             },
         }
     }

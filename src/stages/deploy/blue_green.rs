@@ -170,8 +170,3 @@ async fn retire_old(ctx: &Context, rollout: &Rollout) -> Result<()> {
     }
     Ok(())
 }
-
-/// Nothing to undo: a failed new group was deleted and the old one kept serving.
-pub async fn roll_back(_ctx: &Context, _rollout: &Rollout) -> Result<Result<(), String>> {
-    Ok(Ok(()))
-}

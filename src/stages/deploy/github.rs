@@ -24,14 +24,10 @@ pub async fn start(
     let (Some(target), Some(entry)) = (&rollout.github, entry) else {
         return none;
     };
-    let image = ctx
-        .aws_ec2(&rollout.region)
-        .image(&entry.ami_id)
-        .await
-        .ok()
-        .flatten();
-    let commit = image
-        .and_then(|i| i.tags.get(crate::provenance::tag::GIT_SHA).cloned())
+    let commit = entry
+        .image_tags
+        .get(crate::provenance::tag::GIT_SHA)
+        .cloned()
         .or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()));
     let Some(commit) = commit else {
         eprintln!(

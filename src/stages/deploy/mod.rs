@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use crate::aws::ec2::Image;
 use crate::cli::{DeployArgs, RollbackArgs};
 use crate::context::Context;
 use crate::effect::Applied;
@@ -116,8 +117,7 @@ pub async fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
     // The tested gate is skipped for images that were in production before; any
     // other image must be on the tested channel, as for a deploy.
     if let Some(entry) = &entry {
-        let image = registry.image(&entry.ami_id).await?;
-        let deployed_before = image.is_some_and(|i| i.tags.contains_key(tag::DEPLOYED));
+        let deployed_before = entry.image_tags.contains_key(tag::DEPLOYED);
         let on_tested = registry
             .channel_version(reference.role, &ctx.config.channels.tested)
             .await?;
@@ -163,7 +163,7 @@ async fn previous_production(
         .map(|v| v.ami_id.clone());
     let ids: Vec<_> = history.iter().map(|v| v.ami_id.clone()).collect();
     let images = registry.images(&ids).await?;
-    let mut candidates: Vec<(Timestamp, &crate::registry::VersionRecord)> = history
+    let mut candidates: Vec<(Timestamp, &crate::registry::VersionRecord, &Image)> = history
         .iter()
         .filter(|v| Some(&v.ami_id) != current.as_ref())
         .filter_map(|v| {
@@ -172,11 +172,11 @@ async fn previous_production(
                 return None;
             }
             let at = Timestamp::parse_iso(image.tags.get(tag::DEPLOYED)?)?;
-            Some((at, v))
+            Some((at, v, image))
         })
         .collect();
-    candidates.sort_by_key(|(at, v)| (std::cmp::Reverse(*at), std::cmp::Reverse(v.version)));
-    let Some((_, record)) = candidates.first() else {
+    candidates.sort_by_key(|(at, v, _)| (std::cmp::Reverse(*at), std::cmp::Reverse(v.version)));
+    let Some((_, record, image)) = candidates.first() else {
         return Err(Error::NothingToRollBack {
             detail: format!(
                 "no image of {} other than the current {production} one was ever deployed",
@@ -188,8 +188,17 @@ async fn previous_production(
         role,
         selector: crate::model::Selector::Version(record.version),
     };
-    let entry = ctx.resolve_usable(registry, &reference).await?;
-    Ok((reference, entry))
+    // History and images are read already: no second lookup of the same version.
+    let entry = Entry {
+        role,
+        version: record.version,
+        ami_id: record.ami_id.clone(),
+        parameter: registry.parameter(role),
+        region: registry.region().clone(),
+        image_tags: Default::default(),
+    };
+    let entry = registry.usable(entry, Some((*image).clone()))?;
+    Ok((reference, Some(entry)))
 }
 
 /// What a dry run without AWS access can say: the plan holds the reads.
@@ -387,7 +396,9 @@ async fn roll_back(
         rollout.group, versions.previous
     ));
     let outcome = match rollout.strategy {
-        Strategy::BlueGreen => blue_green::roll_back(ctx, rollout).await?,
+        // Nothing to undo: the failed new group was deleted (see `blue_green`) and
+        // the old one never stopped serving.
+        Strategy::BlueGreen => Ok(()),
         Strategy::InstanceRefresh => instance_refresh::roll_back(ctx, rollout, versions).await?,
         Strategy::Rolling => {
             template::point(ctx, rollout, &versions.template, versions.previous).await?;
