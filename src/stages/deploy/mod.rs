@@ -67,7 +67,11 @@ pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
     if let Some(entry) = &entry
         && !args.force
     {
-        let on_tested = registry.channel_version(reference.role, tested).await?;
+        // `app:tested` (the default) was resolved through the label: no second read.
+        let on_tested = match &reference.selector {
+            crate::model::Selector::Channel(channel) if channel == tested => Some(entry.version),
+            _ => registry.channel_version(reference.role, tested).await?,
+        };
         if on_tested != Some(entry.version) {
             return Err(Error::NotTested {
                 subject: subject(entry),
