@@ -1,13 +1,13 @@
-//! What every stage gets: the validated configuration, the AWS connection, the
-//! registry, the effect gate and the UI.
+//! What every stage gets: the validated configuration, the effect gate (every
+//! change) with its reader (every read), the registry, the teardown and the UI.
+//! No AWS client is handed out here: reads go through `reader()`.
 
 use crate::aws::{self, Aws};
 use crate::config::Config;
-use crate::effect::Effects;
+use crate::effect::{Effects, Reader};
 use crate::error::{Error, Result};
-use crate::model::ImageRef;
 use crate::model::Region;
-use crate::registry::{Entry, Registry};
+use crate::registry::Registry;
 use crate::teardown::Teardown;
 use crate::ui::Ui;
 
@@ -75,40 +75,9 @@ impl Context {
         self.aws.endpoint()
     }
 
-    /// EC2 in one region, for waits the registry does not cover.
-    pub fn aws_ec2(&self, region: &Region) -> crate::aws::ec2::Ec2 {
-        self.aws.ec2(region)
-    }
-
-    /// Auto Scaling in one region, for rollouts.
-    pub fn aws_autoscaling(&self, region: &Region) -> crate::aws::autoscaling::AutoScaling {
-        self.aws.autoscaling(region)
-    }
-
-    /// ELBv2 in one region, for target health.
-    pub fn aws_elb(&self, region: &Region) -> crate::aws::elb::Elb {
-        self.aws.elb(region)
-    }
-
-    /// SSM in one region, for Run Command and the agent's registration.
-    pub fn aws_ssm(&self, region: &Region) -> crate::aws::ssm::Ssm {
-        self.aws.ssm(region)
-    }
-
-    /// Resolves a reference to an image that may still be used (exists, not revoked);
-    /// `None` only in a dry run that cannot read AWS (the read goes in the plan).
-    pub async fn resolve_usable(
-        &self,
-        registry: &Registry,
-        reference: &ImageRef,
-    ) -> Result<Option<Entry>> {
-        let what = format!(
-            "ssm:GetParameter {reference} of {}",
-            registry.parameter(reference.role)
-        );
-        self.effects
-            .read(what, registry.resolve_usable(reference))
-            .await
+    /// The reader: the only way to AWS's read calls (see `effect::read`).
+    pub fn reader(&self) -> &Reader {
+        self.effects.reader()
     }
 
     /// The app's registry in one region; fails when no app name was given.
@@ -117,7 +86,7 @@ impl Context {
             self.config.app()?.clone(),
             self.config.prefix.clone(),
             region.clone(),
-            self.aws.clone(),
+            self.effects.reader().clone(),
         ))
     }
 }

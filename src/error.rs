@@ -191,6 +191,13 @@ pub enum Error {
         role: String,
     },
     /// kiln was told to stop (SIGINT/SIGTERM) and stopped what it was running.
+    /// A dry run without AWS access reached a read it cannot make: the stage ends
+    /// there and `lib::run` prints the plan (never shown as an error).
+    Offline,
+    /// kiln broke one of its own rules (a bug): says which, instead of panicking.
+    Internal {
+        detail: String,
+    },
     Interrupted {
         signal: String,
         what: String,
@@ -302,6 +309,8 @@ impl Error {
             | Regions { .. } => exit::FAILED,
             TemplateNotFound { .. } | InputMissing { .. } => exit::USAGE,
             Interrupted { .. } => exit::INTERRUPTED,
+            Offline => exit::OK,
+            Internal { .. } => exit::FAILED,
             TestsFailed { .. } => exit::TESTS_FAILED,
             VerifyBroken { .. } => exit::BROKEN,
             CleanupFailed { .. } => exit::CLEANUP,
@@ -389,6 +398,11 @@ impl Error {
             }
             ToolFailed { .. } | NoArtifact { .. } | BadArtifact { .. } => {
                 "nothing was published; fix the template or the build and run kiln again".into()
+            }
+            Offline => return None,
+            Internal { .. } => {
+                "this is a bug in kiln: please report it with the command line and this message"
+                    .into()
             }
             Interrupted { .. } => {
                 "nothing was published or promoted, and what kiln had started was removed; run the command again".into()
@@ -549,6 +563,8 @@ impl fmt::Display for Error {
                 total,
             } => write!(f, "{failed} of {total} Goss tests failed on {subject}"),
             VerifyBroken { subject, detail } => write!(f, "cannot verify {subject}: {detail}"),
+            Offline => write!(f, "a dry run without AWS access cannot read AWS"),
+            Internal { detail } => write!(f, "internal error: {detail}"),
             Interrupted { signal, what } => write!(f, "interrupted by {signal} while {what}"),
             NoGroup => write!(f, "no Auto Scaling group given"),
             GroupNotFound { group, region } => {

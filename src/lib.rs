@@ -48,7 +48,6 @@ pub fn run(cli: Cli) -> Result<()> {
     runtime.block_on(async {
         let ui = Ui::detect();
         let output = config.output;
-        let dry_run = config.dry_run;
         let ctx = tokio::select! {
             ctx = Context::new(config, ui) => ctx?,
             signal = tools::interrupted() => return Err(Error::Interrupted {
@@ -65,8 +64,14 @@ pub fn run(cli: Cli) -> Result<()> {
                 what: format!("running kiln {}", cli.command.name()),
             }),
         };
-        let outcome = ctx.teardown.finish(&ctx.effects, result).await?;
-        report::emit(outcome, output, dry_run, &ctx.effects.plan(), &ui)
+        // A dry run without AWS access ends at its first read: its plan is the result.
+        let result = match result {
+            Err(Error::Offline) => Ok(report::Outcome::default()),
+            other => other,
+        };
+        let mut outcome = ctx.teardown.finish(&ctx.effects, result).await?;
+        outcome.changes = ctx.effects.changes();
+        report::emit(outcome, output, &ctx.effects.plan(), &ui)
     })
 }
 

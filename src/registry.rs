@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::aws::Aws;
 use crate::aws::ec2::Image;
 use crate::aws::ssm::IMAGE_DATA_TYPE;
-use crate::effect::Change;
+use crate::effect::{Change, ImageChange, ParameterChange, Reader};
 use crate::error::{Error, Result};
 use crate::model::{
     AmiId, AppName, Channel, ImageRef, ParameterName, ParameterPrefix, Region, Role, Selector,
@@ -52,16 +51,16 @@ pub struct Registry {
     app: AppName,
     prefix: ParameterPrefix,
     region: Region,
-    aws: Aws,
+    reader: Reader,
 }
 
 impl Registry {
-    pub fn new(app: AppName, prefix: ParameterPrefix, region: Region, aws: Aws) -> Self {
+    pub fn new(app: AppName, prefix: ParameterPrefix, region: Region, reader: Reader) -> Self {
         Self {
             app,
             prefix,
             region,
-            aws,
+            reader,
         }
     }
 
@@ -81,12 +80,25 @@ impl Registry {
     /// is missing (parameter, version or channel) and what to do.
     pub async fn resolve(&self, reference: &ImageRef) -> Result<Entry> {
         let parameter = self.parameter(reference.role);
+        let what = format!("ssm:GetParameter {reference} of {parameter}");
+        self.reader
+            .read(&self.region, what, |aws| async move {
+                self.resolve_with(&aws.ssm, reference, parameter).await
+            })
+            .await
+    }
+
+    async fn resolve_with(
+        &self,
+        ssm: &crate::aws::ssm::Ssm,
+        reference: &ImageRef,
+        parameter: ParameterName,
+    ) -> Result<Entry> {
         let selected = match &reference.selector {
             Selector::Latest => parameter.to_string(),
             Selector::Channel(channel) => format!("{parameter}:{channel}"),
             Selector::Version(version) => format!("{parameter}:{version}"),
         };
-        let ssm = self.aws.ssm(&self.region);
         if let Some(found) = ssm.get(&selected).await? {
             return Ok(Entry {
                 role: reference.role,
@@ -154,18 +166,27 @@ impl Registry {
     /// The version a channel is on now, if any.
     pub async fn channel_version(&self, role: Role, channel: &Channel) -> Result<Option<Version>> {
         let selected = format!("{}:{channel}", self.parameter(role));
-        Ok(self
-            .aws
-            .ssm(&self.region)
-            .get(&selected)
-            .await?
-            .map(|p| p.version))
+        let what = format!("ssm:GetParameter {selected}");
+        let found = self
+            .reader
+            .read(&self.region, what, |aws| async move {
+                aws.ssm.get(&selected).await
+            })
+            .await?;
+        Ok(found.map(|p| p.version))
     }
 
     /// Every version SSM keeps, newest first; `None` when the role was never published.
     pub async fn history(&self, role: Role) -> Result<Option<Vec<VersionRecord>>> {
         let parameter = self.parameter(role);
-        let Some(versions) = self.aws.ssm(&self.region).history(&parameter).await? else {
+        let what = format!("ssm:GetParameterHistory {parameter}");
+        let versions = self
+            .reader
+            .read(&self.region, what, |aws| async move {
+                aws.ssm.history(&parameter).await
+            })
+            .await?;
+        let Some(versions) = versions else {
             return Ok(None);
         };
         let mut records: Vec<VersionRecord> = versions
@@ -194,7 +215,17 @@ impl Registry {
             (tag::ROLE, role.as_str()),
             (tag::INPUTS_HASH, hash),
         ];
-        let mut images = self.aws.ec2(&self.region).images_tagged(&tags).await?;
+        let what = format!(
+            "ec2:DescribeImages tagged {}={hash} in {}",
+            tag::INPUTS_HASH,
+            self.region
+        );
+        let mut images = self
+            .reader
+            .read(&self.region, what, |aws| async move {
+                aws.ec2.images_tagged(&tags).await
+            })
+            .await?;
         // A revoked image is never brought back, not even by an identical bake.
         images.retain(|i| !i.tags.contains_key(tag::REVOKED));
         images.sort_by_key(|i| i.created);
@@ -209,33 +240,46 @@ impl Registry {
         if unique.is_empty() {
             return Ok(HashMap::new());
         }
-        let images = self.aws.ec2(&self.region).images(&unique).await?;
+        let what = format!("ec2:DescribeImages of {} images", unique.len());
+        let images = self
+            .reader
+            .read(&self.region, what, |aws| async move {
+                aws.ec2.images(&unique).await
+            })
+            .await?;
         Ok(images.into_iter().map(|i| (i.id.clone(), i)).collect())
     }
 
     pub async fn image(&self, id: &AmiId) -> Result<Option<Image>> {
-        self.aws.ec2(&self.region).image(id).await
+        let what = format!("ec2:DescribeImages {id} in {}", self.region);
+        self.reader
+            .read(
+                &self.region,
+                what,
+                |aws| async move { aws.ec2.image(id).await },
+            )
+            .await
     }
 
     /// The change that publishes `ami` as the newest version of `role`.
     pub fn publish(&self, role: Role, ami: Option<&AmiId>, provenance: &Provenance) -> Change {
-        Change::PutParameter {
+        Change::Parameter(ParameterChange::Publish {
             region: self.region.clone(),
             name: self.parameter(role),
             value: ami.cloned(),
             data_type: IMAGE_DATA_TYPE,
             description: provenance.description(),
-        }
+        })
     }
 
     /// The change that moves `channel` to `version` (`None`: not known in a dry run).
     pub fn promote(&self, role: Role, version: Option<Version>, channel: &Channel) -> Change {
-        Change::LabelVersion {
+        Change::Parameter(ParameterChange::Label {
             region: self.region.clone(),
             name: self.parameter(role),
             version,
             labels: vec![channel.clone()],
-        }
+        })
     }
 
     /// The change that records provenance on an image.
@@ -244,11 +288,11 @@ impl Registry {
         ami: Option<&AmiId>,
         tags: std::collections::BTreeMap<String, String>,
     ) -> Change {
-        Change::TagImage {
+        Change::Image(ImageChange::Tag {
             region: self.region.clone(),
             ami_id: ami.cloned(),
             tags,
-        }
+        })
     }
 
     /// Waits until a published version can be read. SSM accepts an `aws:ec2:image`
@@ -265,15 +309,19 @@ impl Registry {
         let selected = format!("{parameter}:{version}");
         let started = Instant::now();
         let mut progress = None;
+        let what = format!("ssm:GetParameter {selected} until SSM has validated it");
         let readable = self
-            .aws
-            .ssm(&self.region)
-            .wait_readable(&selected, timeout, Duration::from_secs(1), || {
-                progress
-                    .get_or_insert_with(|| {
-                        ui.progress(format!("waiting for SSM to validate {selected}"))
+            .reader
+            .read(&self.region, what, |aws| async move {
+                aws.ssm
+                    .wait_readable(&selected, timeout, Duration::from_secs(1), || {
+                        progress
+                            .get_or_insert_with(|| {
+                                ui.progress(format!("waiting for SSM to validate {selected}"))
+                            })
+                            .tick()
                     })
-                    .tick()
+                    .await
             })
             .await?;
         if readable {

@@ -10,15 +10,22 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::config::OutputFormat;
-use crate::effect::PlanEntry;
+use crate::effect::{Changes, PlanEntry};
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 
 /// What a command produced.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// Human text for stdout (may be empty).
+    /// Human text for stdout: what was found or produced, true in a dry run too
+    /// (may be empty).
     pub text: String,
+    /// What was changed, in the past tense ("revoked ami-…"): shown after `text`
+    /// when the changes were made. A dry run shows its plan in its place.
+    pub done: String,
+    /// Whether the changes were made or only planned; `lib::run` takes it from
+    /// the effect gate, so no stage words a dry run itself.
+    pub changes: Changes,
     /// The same result as data, for `--output json`; an object.
     pub json: Value,
     /// `name=value` pairs for GITHUB_OUTPUT.
@@ -31,14 +38,9 @@ pub struct Outcome {
 }
 
 /// Writes the outcome: stdout in the chosen format, then the GitHub files if set.
-pub fn emit(
-    mut outcome: Outcome,
-    format: OutputFormat,
-    dry_run: bool,
-    plan: &[PlanEntry],
-    ui: &Ui,
-) -> Result<()> {
+pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: &Ui) -> Result<()> {
     let failure = outcome.failure.take();
+    let dry_run = outcome.changes == Changes::Planned;
     let mut stdout = String::new();
     match format {
         OutputFormat::Json => {
@@ -52,6 +54,9 @@ pub fn emit(
         }
         OutputFormat::Text => {
             stdout.push_str(&outcome.text);
+            if !dry_run {
+                stdout.push_str(&outcome.done);
+            }
             // An empty plan adds nothing: `$(kiln resolve …)` stays just the AMI id.
             if dry_run && !plan.is_empty() {
                 stdout.push_str(&ui.bold("dry run: nothing was changed; the plan:"));

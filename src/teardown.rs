@@ -10,7 +10,7 @@
 use std::fmt;
 use std::sync::Mutex;
 
-use crate::effect::{Change, Effects, RolloutChange};
+use crate::effect::{Change, Effects, GroupChange, InstanceChange, ParameterChange};
 use crate::error::{Error, Result};
 use crate::model::{GroupName, InstanceId, Region};
 
@@ -50,21 +50,24 @@ pub enum Temporary {
 impl Temporary {
     fn removal(&self) -> Vec<Change> {
         match self {
-            Temporary::VerifyInstance { region, id } => vec![Change::TerminateInstances {
-                region: region.clone(),
-                instances: vec![id.clone()],
-            }],
+            Temporary::VerifyInstance { region, id } => vec![
+                InstanceChange::Terminate {
+                    region: region.clone(),
+                    instances: vec![id.clone()],
+                }
+                .into(),
+            ],
             Temporary::DeployLock {
                 region,
                 name,
                 group,
             } => vec![
-                Change::Rollout(RolloutChange::UntagGroup {
+                Change::Group(GroupChange::Untag {
                     region: region.clone(),
                     group: group.clone(),
                     key: crate::provenance::tag::DEPLOY_LOCK.into(),
                 }),
-                Change::Rollout(RolloutChange::ReleaseLock {
+                Change::Parameter(ParameterChange::ReleaseLock {
                     region: region.clone(),
                     name: name.clone(),
                 }),
@@ -73,20 +76,20 @@ impl Temporary {
                 region,
                 group,
                 original,
-            } => vec![Change::Rollout(RolloutChange::UpdateGroup {
+            } => vec![Change::Group(GroupChange::Update {
                 region: region.clone(),
                 group: group.clone(),
                 template: None,
                 capacity: Some(*original),
             })],
             Temporary::NewGroup { region, group } => {
-                vec![Change::Rollout(RolloutChange::DeleteGroup {
+                vec![Change::Group(GroupChange::Delete {
                     region: region.clone(),
                     group: group.clone(),
                 })]
             }
             Temporary::Refresh { region, group } => {
-                vec![Change::Rollout(RolloutChange::CancelRefresh {
+                vec![Change::Group(GroupChange::CancelRefresh {
                     region: region.clone(),
                     group: group.clone(),
                 })]

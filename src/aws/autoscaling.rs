@@ -48,7 +48,8 @@ pub struct GroupInstance {
 pub struct NewGroup {
     pub name: GroupName,
     pub template: LaunchTemplateId,
-    pub version: i64,
+    /// `None`: the version a dry run only planned to make (never created so).
+    pub version: Option<i64>,
     pub min: i32,
     pub max: i32,
     pub desired: i32,
@@ -237,7 +238,15 @@ impl AutoScaling {
             .launch_template(
                 LaunchTemplateSpecification::builder()
                     .launch_template_id(spec.template.as_str())
-                    .version(spec.version.to_string())
+                    .version(
+                        spec.version.map(|v| v.to_string()).ok_or(
+                            crate::error::Error::Internal {
+                                detail:
+                                    "a group from a launch template version that was only planned"
+                                        .into(),
+                            },
+                        )?,
+                    )
                     .build(),
             )
             .min_size(spec.min)

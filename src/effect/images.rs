@@ -1,98 +1,93 @@
-//! The changes `kiln prune` and `kiln revoke` make to images, their snapshots and
-//! the registry's labels, as data for the plan and for `Effects::apply`.
+//! The changes kiln makes to machine images and their snapshots: provenance tags,
+//! copies to other regions, revoke's tags and deprecation, prune's deletions.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
-use super::Applied;
+use super::{Applied, made};
 use crate::aws::Aws;
 use crate::error::Result;
-use crate::model::{AmiId, Channel, ParameterName, Region, Version};
+use crate::model::{AmiId, Region};
 
 #[derive(Debug, Clone, Serialize)]
-#[serde(tag = "action")]
+#[serde(untagged)]
 pub enum ImageChange {
-    #[serde(rename = "ec2:DeregisterImage")]
-    Deregister { region: Region, ami_id: AmiId },
-    #[serde(rename = "ec2:DeleteSnapshot")]
-    DeleteSnapshot { region: Region, snapshot: String },
-    /// EnableImageDeprecation (now) or, with `deprecated: false`, DisableImageDeprecation.
-    #[serde(rename = "ec2:EnableImageDeprecation")]
-    Deprecate {
+    Tag {
         region: Region,
-        ami_id: AmiId,
-        deprecated: bool,
+        /// `None`: the image a bake makes, in a dry run that only planned the bake.
+        ami_id: Option<AmiId>,
+        tags: BTreeMap<String, String>,
     },
-    #[serde(rename = "ec2:DeleteTags")]
+    Copy {
+        region: Region,
+        source_region: Region,
+        /// `None`: the image a bake makes, in a dry run that only planned the bake.
+        source_ami: Option<AmiId>,
+        name: String,
+    },
     Untag {
         region: Region,
         ami_id: AmiId,
         keys: Vec<String>,
     },
-    #[serde(rename = "ssm:UnlabelParameterVersion")]
-    Unlabel {
+    Deprecate {
         region: Region,
-        name: ParameterName,
-        version: Version,
-        labels: Vec<Channel>,
+        ami_id: AmiId,
+    },
+    Undeprecate {
+        region: Region,
+        ami_id: AmiId,
+    },
+    Deregister {
+        region: Region,
+        ami_id: AmiId,
+    },
+    DeleteSnapshot {
+        region: Region,
+        snapshot: String,
     },
 }
 
-impl fmt::Display for ImageChange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ImageChange {
+    pub fn action(&self) -> &'static str {
         use ImageChange::*;
         match self {
-            Deregister { region, ami_id } => write!(f, "ec2:DeregisterImage {ami_id} in {region}"),
-            DeleteSnapshot { region, snapshot } => {
-                write!(f, "ec2:DeleteSnapshot {snapshot} in {region}")
-            }
-            Deprecate {
-                region,
-                ami_id,
-                deprecated,
-            } => {
-                if *deprecated {
-                    write!(f, "ec2:EnableImageDeprecation {ami_id} in {region}: now")
-                } else {
-                    write!(f, "ec2:DisableImageDeprecation {ami_id} in {region}")
-                }
-            }
-            Untag {
-                region,
-                ami_id,
-                keys,
-            } => write!(f, "ec2:DeleteTags {ami_id} in {region}: {}", keys.join(" ")),
-            Unlabel {
-                region,
-                name,
-                version,
-                labels,
-            } => {
-                let labels: Vec<&str> = labels.iter().map(|l| l.as_str()).collect();
-                write!(
-                    f,
-                    "ssm:UnlabelParameterVersion {name} in {region}: version={version} labels={}",
-                    labels.join(",")
-                )
-            }
+            Tag { .. } => "ec2:CreateTags",
+            Copy { .. } => "ec2:CopyImage",
+            Untag { .. } => "ec2:DeleteTags",
+            Deprecate { .. } => "ec2:EnableImageDeprecation",
+            Undeprecate { .. } => "ec2:DisableImageDeprecation",
+            Deregister { .. } => "ec2:DeregisterImage",
+            DeleteSnapshot { .. } => "ec2:DeleteSnapshot",
         }
     }
-}
 
-impl ImageChange {
     pub(super) async fn apply(self, aws: &Aws) -> Result<Applied> {
         use ImageChange::*;
         match self {
-            Deregister { region, ami_id } => aws.ec2(&region).deregister(&ami_id).await?,
-            DeleteSnapshot { region, snapshot } => {
-                aws.ec2(&region).delete_snapshot(&snapshot).await?
-            }
-            Deprecate {
+            Tag {
                 region,
                 ami_id,
-                deprecated,
-            } => aws.ec2(&region).deprecate(&ami_id, deprecated).await?,
+                tags,
+            } => {
+                let ami_id = made(ami_id, "the image to tag")?;
+                aws.ec2(&region).tag(&ami_id, &tags).await?
+            }
+            Copy {
+                region,
+                source_region,
+                source_ami,
+                name,
+            } => {
+                let source = made(source_ami, "the image to copy")?;
+                let copy = aws
+                    .ec2(&region)
+                    .copy_image(&source_region, &source, &name)
+                    .await?;
+                return Ok(Applied::Image(copy));
+            }
             Untag {
                 region,
                 ami_id,
@@ -101,13 +96,56 @@ impl ImageChange {
                 let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
                 aws.ec2(&region).untag(&ami_id, &keys).await?
             }
-            Unlabel {
-                region,
-                name,
-                version,
-                labels,
-            } => aws.ssm(&region).unlabel(&name, version, &labels).await?,
+            Deprecate { region, ami_id } => aws.ec2(&region).deprecate(&ami_id, true).await?,
+            Undeprecate { region, ami_id } => aws.ec2(&region).deprecate(&ami_id, false).await?,
+            Deregister { region, ami_id } => aws.ec2(&region).deregister(&ami_id).await?,
+            DeleteSnapshot { region, snapshot } => {
+                aws.ec2(&region).delete_snapshot(&snapshot).await?
+            }
         }
         Ok(Applied::Done)
     }
+}
+
+/// What the change does, after its action name (see `Change`'s Display).
+impl fmt::Display for ImageChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ImageChange::*;
+        match self {
+            Tag {
+                region,
+                ami_id,
+                tags,
+            } => {
+                let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                write!(f, "{} in {region}: {}", baked(ami_id), tags.join(" "))
+            }
+            Copy {
+                region,
+                source_region,
+                source_ami,
+                name,
+            } => write!(
+                f,
+                "{} from {source_region} to {region}: name={name}",
+                baked(source_ami)
+            ),
+            Untag {
+                region,
+                ami_id,
+                keys,
+            } => write!(f, "{ami_id} in {region}: {}", keys.join(" ")),
+            Deprecate { region, ami_id } => write!(f, "{ami_id} in {region}: now"),
+            Undeprecate { region, ami_id } | Deregister { region, ami_id } => {
+                write!(f, "{ami_id} in {region}")
+            }
+            DeleteSnapshot { region, snapshot } => write!(f, "{snapshot} in {region}"),
+        }
+    }
+}
+
+/// An image id, or what the plan calls the image a planned bake makes.
+pub(super) fn baked(ami: &Option<AmiId>) -> String {
+    ami.as_ref()
+        .map_or("(the AMI the bake makes)".to_string(), |a| a.to_string())
 }

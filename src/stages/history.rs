@@ -20,14 +20,7 @@ pub async fn run(ctx: &Context, args: &HistoryArgs) -> Result<Outcome> {
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
     let parameter = registry.parameter(role);
-    let what = format!("ssm:GetParameterHistory {parameter}");
-    let Some(history) = ctx.effects.read(what, registry.history(role)).await? else {
-        return Ok(Outcome {
-            json: json!({ "parameter": parameter, "region": region, "role": role, "versions": null }),
-            ..Outcome::default()
-        });
-    };
-    let Some(mut versions) = history else {
+    let Some(mut versions) = registry.history(role).await? else {
         return Err(Error::ParameterNotFound {
             parameter: parameter.to_string(),
             region: region.to_string(),
@@ -134,5 +127,6 @@ pub async fn run(ctx: &Context, args: &HistoryArgs) -> Result<Outcome> {
             "**kiln history** `{parameter}`\n\n{}",
             markdown_table(&["version", "AMI", "labels", "image"], &markdown_rows)
         )),
+        ..Outcome::default()
     })
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::cli::PromoteArgs;
 use crate::context::Context;
+use crate::effect::unknown_offline;
 use crate::error::{Error, Result, Source};
 use crate::model::{Channel, ImageRef, Selector};
 use crate::report::Outcome;
@@ -28,15 +29,11 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
     let registry = ctx.registry(&region)?;
     let parameter = registry.parameter(reference.role);
 
-    let entry = ctx.resolve_usable(&registry, &reference).await?;
-    let current = ctx
-        .effects
-        .read(
-            format!("ssm:GetParameter {parameter}:{channel}"),
-            registry.channel_version(reference.role, &channel),
-        )
-        .await?
-        .flatten();
+    // Without AWS access a dry run still plans the label move, the version unknown
+    // unless the reference names it.
+    let entry = unknown_offline(registry.resolve_usable(&reference).await)?;
+    let current =
+        unknown_offline(registry.channel_version(reference.role, &channel).await)?.flatten();
     // A version reference names its version even when a dry run cannot read it.
     let version = entry
         .as_ref()
@@ -52,13 +49,13 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
             current.unwrap_or_default()
         ));
     } else {
-        ctx.effects
+        let applied = ctx
+            .effects
             .apply(registry.promote(reference.role, version, &channel))
             .await?;
-        if !ctx.effects.dry_run() {
+        if let (true, Some(version)) = (applied.done(), version) {
             ctx.ui.note(format!(
-                "moved {channel} of {parameter} to version {}{}",
-                version.unwrap_or_default(),
+                "moved {channel} of {parameter} to version {version}{}",
                 current.map_or(String::new(), |v| format!(" (was {v})"))
             ));
         }
@@ -70,8 +67,8 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
         step_outputs.push(("version", version.to_string()));
         step_outputs.push(("ami-id", ami.to_string()));
     }
-    let text = match (version, &ami_id) {
-        (Some(version), Some(ami)) if !ctx.effects.dry_run() => {
+    let done = match (version, &ami_id) {
+        (Some(version), Some(ami)) => {
             format!(
                 "{}:{channel} -> version {version} ({ami})\n",
                 reference.role
@@ -80,8 +77,7 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
         _ => String::new(),
     };
     Ok(Outcome {
-        failure: None,
-        text,
+        done,
         json: json!({
             "parameter": parameter,
             "region": region,
@@ -95,5 +91,6 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
         summary: version
             .map(|v| format!("**kiln promote**: `{parameter}` version {v} is now on `{channel}`")),
         step_outputs,
+        ..Outcome::default()
     })
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::aws::ec2::Image;
 use crate::cli::PublishArgs;
 use crate::context::Context;
-use crate::effect::Applied;
+use crate::effect::{Applied, unknown_offline};
 use crate::error::{Error, Result, Source};
 use crate::model::{AmiId, AppName, Role, Version};
 use crate::provenance::{Provenance, tag, without_credentials};
@@ -28,13 +28,8 @@ pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
     let registry = ctx.registry(&region)?;
     let app = registry.app().clone();
 
-    let image = ctx
-        .effects
-        .read(
-            format!("ec2:DescribeImages {ami} in {region}"),
-            registry.image(&ami),
-        )
-        .await?;
+    // Without AWS access a dry run plans the publish without the checks.
+    let image = unknown_offline(registry.image(&ami).await)?;
     let existing_tags = match image {
         Some(None) => {
             return Err(Error::AmiNotFound {
@@ -73,14 +68,13 @@ pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
         ("ami-id", ami.to_string()),
         ("parameter", parameter.to_string()),
     ];
-    let mut text = String::new();
+    let mut done = String::new();
     if let Some(version) = version {
         step_outputs.push(("version", version.to_string()));
-        text = format!("{version}\n");
+        done = format!("{version}\n");
     }
     Ok(Outcome {
-        failure: None,
-        text,
+        done,
         json: json!({
             "parameter": parameter,
             "region": region,
@@ -94,6 +88,7 @@ pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
             "**kiln publish**: `{ami}` is version {} of `{parameter}` ({region})",
             version.map_or("(new)".to_string(), |v| v.to_string())
         )),
+        ..Outcome::default()
     })
 }
 

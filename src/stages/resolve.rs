@@ -17,18 +17,8 @@ pub async fn run(ctx: &Context, args: &ResolveArgs) -> Result<Outcome> {
     )?;
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
-    let what = format!(
-        "ssm:GetParameter {reference} of {}",
-        registry.parameter(reference.role)
-    );
-    let Some(entry) = ctx.effects.read(what, registry.resolve(&reference)).await? else {
-        return Ok(Outcome {
-            json: json!({ "reference": reference.to_string(), "ami_id": null }),
-            ..Outcome::default()
-        });
-    };
+    let entry = registry.resolve(&reference).await?;
     Ok(Outcome {
-        failure: None,
         text: format!("{}\n", entry.ami_id),
         json: json!({
             "reference": reference.to_string(),
@@ -41,6 +31,6 @@ pub async fn run(ctx: &Context, args: &ResolveArgs) -> Result<Outcome> {
             ("ami-id", entry.ami_id.to_string()),
             ("version", entry.version.to_string()),
         ],
-        summary: None,
+        ..Outcome::default()
     })
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::cli::RevokeArgs;
 use crate::context::Context;
-use crate::effect::{Change, ImageChange};
+use crate::effect::{ImageChange, ParameterChange};
 use crate::error::{Error, Result, Source};
 use crate::model::{AmiId, ImageRef, Role, Timestamp};
 use crate::provenance::tag;
@@ -68,12 +68,12 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
                 .map(|l| crate::model::Channel::from_aws(l.clone()))
                 .collect();
             ctx.effects
-                .apply(Change::Image(ImageChange::Unlabel {
+                .apply(ParameterChange::Unlabel {
                     region: region.clone(),
                     name: registry.parameter(role),
                     version: version.version,
                     labels: labels.clone(),
-                }))
+                })
                 .await?;
             emptied.extend(labels.iter().map(|l| format!("{role}:{l}")));
         }
@@ -90,9 +90,9 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
         .await?;
     deprecate(ctx, &region, &ami, true).await;
 
-    let mut text = format!("revoked {ami}: {reason}\n");
+    let mut done = format!("revoked {ami}: {reason}\n");
     if !emptied.is_empty() {
-        text.push_str(&format!(
+        done.push_str(&format!(
             "channels now empty: {} (promote another version to fill them)\n",
             emptied.join(", ")
         ));
@@ -105,9 +105,9 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
             "reason": reason,
             "emptied_channels": emptied,
         }),
-        text,
+        done,
         step_outputs: vec![("ami-id", ami.to_string())],
-        failure: None,
+        ..Outcome::default()
     })
 }
 
@@ -119,11 +119,11 @@ async fn undo(
 ) -> Result<Outcome> {
     if revoked {
         ctx.effects
-            .apply(Change::Image(ImageChange::Untag {
+            .apply(ImageChange::Untag {
                 region: region.clone(),
                 ami_id: ami.clone(),
                 keys: vec![tag::REVOKED.into(), REVOKED_AT.into()],
-            }))
+            })
             .await?;
         deprecate(ctx, region, ami, false).await;
     } else {
@@ -131,7 +131,7 @@ async fn undo(
             .note(format!("{ami} is not revoked: nothing to undo"));
     }
     Ok(Outcome {
-        text: format!(
+        done: format!(
             "{ami} is in service again; its channel labels were not restored (kiln promote puts them back)\n"
         ),
         json: json!({"ami_id": ami, "revoked": false}),
@@ -143,11 +143,12 @@ async fn undo(
 /// EC2 deprecation is a courtesy (it hides the image from new launches in the
 /// console); where EC2 or an emulator does not support it, kiln says so and goes on.
 async fn deprecate(ctx: &Context, region: &crate::model::Region, ami: &AmiId, deprecated: bool) {
-    let change = Change::Image(ImageChange::Deprecate {
-        region: region.clone(),
-        ami_id: ami.clone(),
-        deprecated,
-    });
+    let (region, ami_id) = (region.clone(), ami.clone());
+    let change = if deprecated {
+        ImageChange::Deprecate { region, ami_id }
+    } else {
+        ImageChange::Undeprecate { region, ami_id }
+    };
     if let Err(error) = ctx.effects.apply(change).await {
         eprintln!("warning: EC2 deprecation of {ami} not changed: {error}");
     }

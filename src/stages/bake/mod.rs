@@ -20,6 +20,7 @@ use regions::{Copies, How, RegionResult, publish_new};
 use crate::aws::ec2::Image;
 use crate::cli::BakeArgs;
 use crate::context::Context;
+use crate::effect::unknown_offline;
 use crate::error::{Error, Result, Source};
 use crate::inputs::BakeInputs;
 use crate::model::{AmiId, ImageRef, Region, Role, Timestamp, Version};
@@ -83,14 +84,7 @@ pub async fn run(ctx: &Context, args: &BakeArgs) -> Result<Outcome> {
     // Bake once: an image with these inputs is published again, not baked again.
     let earlier = match args.force {
         true => None,
-        false => ctx
-            .effects
-            .read(
-                format!("ec2:DescribeImages tagged kiln:inputs-hash={hash} in {region}"),
-                registry.baked_with(role, &hash),
-            )
-            .await?
-            .flatten(),
+        false => unknown_offline(registry.baked_with(role, &hash).await)?.flatten(),
     };
     let (primary, artifacts) =
         match earlier {
@@ -203,11 +197,7 @@ async fn resolve_base(
             expected: "a base reference: base, base:CHANNEL or base:VERSION".into(),
         });
     }
-    let what = format!(
-        "ssm:GetParameter {reference} of {}",
-        registry.parameter(Role::Base)
-    );
-    let entry = ctx.effects.read(what, registry.resolve(&reference)).await?;
+    let entry = unknown_offline(registry.resolve(&reference).await)?;
     Ok(entry.map(|e| (e.ami_id, e.version)))
 }
 
@@ -376,14 +366,8 @@ fn outcome(
     if let Some(version) = primary.version {
         step_outputs.push(("version", version.to_string()));
     }
-    let text = if ctx.effects.dry_run() {
-        String::new()
-    } else {
-        table.render(&ctx.ui)
-    };
     Outcome {
-        failure: None,
-        text,
+        done: table.render(&ctx.ui),
         json: json!({
             "role": role,
             "parameter": registry.parameter(role),
@@ -404,5 +388,6 @@ fn outcome(
             primary.how.as_str()
         )),
         step_outputs,
+        ..Outcome::default()
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::ami_name;
 use crate::aws::ec2::Image;
 use crate::context::Context;
-use crate::effect::Applied;
+use crate::effect::{Applied, ImageChange, unknown_offline};
 use crate::error::{Error, Result};
 use crate::model::{AmiId, ImageRef, Region, Role, Selector, Version};
 use crate::provenance::Provenance;
@@ -155,20 +155,14 @@ impl Copies<'_> {
         let existing = match from_packer {
             Some(ami) => Some((ami.clone(), How::Baked)),
             None if !reuse_earlier => None,
-            None => ctx
-                .effects
-                .read(
-                    format!("ec2:DescribeImages tagged kiln:inputs-hash={hash} in {target}"),
-                    registry.baked_with(role, hash),
-                )
-                .await?
+            None => unknown_offline(registry.baked_with(role, hash).await)?
                 .flatten()
                 .map(|image| (image.id, How::Reused)),
         };
         let (ami, how) = match existing {
             Some(found) => (Some(found.0), found.1),
             None => {
-                let change = crate::effect::Change::CopyImage {
+                let change = ImageChange::Copy {
                     region: target.clone(),
                     source_region: source_region.clone(),
                     source_ami: source.cloned(),
@@ -177,8 +171,18 @@ impl Copies<'_> {
                 };
                 match ctx.effects.apply(change).await? {
                     Applied::Image(copy) => {
-                        let ec2 = ctx.aws_ec2(target);
-                        if !ec2.wait_available(&copy, COPY_TIMEOUT).await? {
+                        let available = ctx
+                            .reader()
+                            .read(
+                                target,
+                                format!("ec2:DescribeImages {copy} until it is available"),
+                                |aws| {
+                                    let copy = &copy;
+                                    async move { aws.ec2.wait_available(copy, COPY_TIMEOUT).await }
+                                },
+                            )
+                            .await?;
+                        if !available {
                             return Err(Error::AmiNotAvailable {
                                 ami: copy.to_string(),
                                 state: "not available after copying".into(),
@@ -202,8 +206,8 @@ impl Copies<'_> {
         // `kiln status` compares like with like.
         let mut provenance = provenance.clone();
         if provenance.base_ami.is_some()
-            && !ctx.effects.dry_run()
-            && let Some((base, version)) = latest(&registry, Role::Base).await?
+            && let Some((base, version)) =
+                unknown_offline(latest(&registry, Role::Base).await)?.flatten()
         {
             provenance.base_ami = Some(base);
             provenance.base_version = Some(version);

@@ -7,39 +7,29 @@
 //! a failure or a signal deletes it, and the old group never stopped serving.
 
 use crate::aws::autoscaling::{Group, NewGroup};
-use crate::context::Context;
-use crate::effect::{Change, RolloutChange};
-use crate::error::Result;
-use crate::model::{AmiId, GroupName, Timestamp};
+use crate::effect::{Change, GroupChange};
+use crate::error::{Error, Result};
+use crate::model::{GroupName, Timestamp};
 use crate::poll::Poll;
 use crate::teardown::Temporary;
 
-use super::settings::Rollout;
+use super::deployment::{Convergence, Deployment};
 use super::template::{self, Versions};
-use super::watch::snapshot;
 
 const SERVICE: &str = "kiln:blue-green";
 const LIVE: &str = "kiln:live";
 const RETIRED: &str = "kiln:retired";
 
-pub async fn run(
-    ctx: &Context,
-    rollout: &Rollout,
-    named: &Group,
-    image: Option<&AmiId>,
-    what: &str,
-) -> Result<(Versions, Result<(), String>)> {
-    let region = &rollout.region;
-    let autoscaling = ctx.aws_autoscaling(region);
-    let family = autoscaling
-        .groups_tagged(SERVICE, rollout.group.as_str())
-        .await?;
+pub async fn run(d: &Deployment<'_>, named: &Group) -> Result<(Versions, Convergence)> {
+    let (ctx, rollout) = (d.ctx, d.rollout);
+    let region = d.region();
+    let family = family(d).await?;
     let live = family
         .iter()
         .find(|g| g.tags.get(LIVE).is_some_and(|v| v == "true"))
         .cloned()
         .unwrap_or_else(|| named.clone());
-    let versions = template::prepare(ctx, rollout, &live, image, what).await?;
+    let versions = template::prepare(d, &live).await?;
     let stamp: String = Timestamp::now()
         .rfc3339()
         .chars()
@@ -67,16 +57,18 @@ pub async fn run(
         health_check_grace: live.health_check_grace,
         tags,
     };
-    ctx.effects
-        .apply(Change::Rollout(RolloutChange::CreateGroup {
-            region: region.clone(),
-            spec,
-        }))
-        .await?;
-    if ctx.effects.dry_run() {
-        switch(ctx, rollout, &live, &name).await?;
-        return Ok((versions, Ok(())));
+    d.apply(GroupChange::Create {
+        region: region.clone(),
+        spec,
+    })
+    .await?;
+    if d.only_planning() {
+        switch(d, &live, &name).await?;
+        return Ok((versions, Convergence::Converged));
     }
+    let new = versions.new.ok_or(Error::Internal {
+        detail: "a new group from a launch template version that was only planned".into(),
+    })?;
     let held = Temporary::NewGroup {
         region: region.clone(),
         group: name.clone(),
@@ -85,18 +77,18 @@ pub async fn run(
     let mut poll = Poll::new(rollout.timeout);
     let mut progress = ctx.ui.progress(format!("waiting for the new group {name}"));
     loop {
-        let snap = snapshot(ctx, region, &name).await?;
-        let healthy = snap.healthy_on(versions.new);
+        let snap = d.snapshot(&name).await?;
+        let healthy = snap.healthy_on(new);
         progress.set_message(format!(
             "waiting for the new group {name}: {healthy}/{} healthy",
             live.desired
         ));
         progress.tick();
-        if snap.converged_on(versions.new) {
+        if snap.converged_on(new) {
             break;
         }
         if !poll.next().await {
-            let why = super::rolling::timeout_detail(&snap, versions.new, rollout);
+            let why = super::rolling::timeout_detail(&snap, new, rollout);
             if rollout.rollback_on_failure {
                 ctx.teardown.remove(&ctx.effects, &held).await?;
                 ctx.ui.note(format!(
@@ -106,67 +98,76 @@ pub async fn run(
             } else {
                 ctx.teardown.keep(&held);
             }
-            return Ok((versions, Err(why)));
+            return Ok((versions, Convergence::NotConverged { why }));
         }
     }
     ctx.teardown.keep(&held);
-    switch(ctx, rollout, &live, &name).await?;
-    retire_old(ctx, rollout).await?;
-    Ok((versions, Ok(())))
+    switch(d, &live, &name).await?;
+    retire_old(d).await?;
+    Ok((versions, Convergence::Converged))
+}
+
+/// The groups of this service: the live one and the retired ones kept.
+async fn family(d: &Deployment<'_>) -> Result<Vec<Group>> {
+    let service = d.group().as_str();
+    let what = format!("autoscaling:DescribeAutoScalingGroups tagged {SERVICE}={service}");
+    d.read(what, |aws| async move {
+        aws.autoscaling.groups_tagged(SERVICE, service).await
+    })
+    .await
 }
 
 /// Moves the traffic: the new group is live, the old one detached and at zero.
-async fn switch(ctx: &Context, rollout: &Rollout, old: &Group, new: &GroupName) -> Result<()> {
-    let region = &rollout.region;
-    let tag = |group: &GroupName, key: &str, value: String| {
-        Change::Rollout(RolloutChange::TagGroup {
+async fn switch(d: &Deployment<'_>, old: &Group, new: &GroupName) -> Result<()> {
+    let region = d.region();
+    let tag = |group: &GroupName, key: &str, value: String| -> Change {
+        GroupChange::Tag {
             region: region.clone(),
             group: group.clone(),
             key: key.into(),
             value,
-        })
+        }
+        .into()
     };
     for change in [
         tag(new, LIVE, "true".into()),
-        Change::Rollout(RolloutChange::DetachTargetGroups {
+        GroupChange::DetachTargetGroups {
             region: region.clone(),
             group: old.name.clone(),
             target_groups: old.target_groups.clone(),
-        }),
-        Change::Rollout(RolloutChange::UpdateGroup {
+        }
+        .into(),
+        GroupChange::Update {
             region: region.clone(),
             group: old.name.clone(),
             template: None,
             capacity: Some((0, 0, 0)),
-        }),
-        tag(&old.name, SERVICE, rollout.group.to_string()),
+        }
+        .into(),
+        tag(&old.name, SERVICE, d.group().to_string()),
         tag(&old.name, LIVE, "false".into()),
         tag(&old.name, RETIRED, Timestamp::now().rfc3339()),
     ] {
-        ctx.effects.apply(change).await?;
+        d.apply(change).await?;
     }
     Ok(())
 }
 
 /// Deletes retired groups beyond the newest `keep_old`.
-async fn retire_old(ctx: &Context, rollout: &Rollout) -> Result<()> {
-    let family = ctx
-        .aws_autoscaling(&rollout.region)
-        .groups_tagged(SERVICE, rollout.group.as_str())
-        .await?;
+async fn retire_old(d: &Deployment<'_>) -> Result<()> {
+    let family = family(d).await?;
     let mut retired: Vec<(String, GroupName)> = family
         .into_iter()
         .filter(|g| g.tags.get(LIVE).is_none_or(|v| v != "true"))
         .filter_map(|g| Some((g.tags.get(RETIRED)?.clone(), g.name)))
         .collect();
     retired.sort_by(|a, b| b.0.cmp(&a.0));
-    for (_, group) in retired.into_iter().skip(rollout.keep_old as usize) {
-        ctx.effects
-            .apply(Change::Rollout(RolloutChange::DeleteGroup {
-                region: rollout.region.clone(),
-                group,
-            }))
-            .await?;
+    for (_, group) in retired.into_iter().skip(d.rollout.keep_old as usize) {
+        d.apply(GroupChange::Delete {
+            region: d.region().clone(),
+            group,
+        })
+        .await?;
     }
     Ok(())
 }

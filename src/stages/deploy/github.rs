@@ -2,26 +2,20 @@
 //! when the rollout starts, success or failure when it ends. GitHub being down or
 //! refusing is a warning (see `Effects::github`), never a failed deploy.
 
-use crate::context::Context;
 use crate::effect::GithubCall;
 use crate::github::{DeployedImage, DeploymentId, DeploymentState, NewDeployment};
-use crate::registry::Entry;
 
-use super::settings::Rollout;
+use super::deployment::Deployment;
 
 pub struct Record {
     id: Option<DeploymentId>,
 }
 
 /// Starts the record, when GitHub deployments are on and the commit is known.
-pub async fn start(
-    ctx: &Context,
-    rollout: &Rollout,
-    entry: Option<&Entry>,
-    command: &str,
-) -> Record {
+pub async fn start(d: &Deployment<'_>) -> Record {
+    let (ctx, rollout, command) = (d.ctx, d.rollout, d.command.as_str());
     let none = Record { id: None };
-    let (Some(target), Some(entry)) = (&rollout.github, entry) else {
+    let (Some(target), Some(entry)) = (&rollout.github, &d.entry) else {
         return none;
     };
     let commit = entry
@@ -63,8 +57,7 @@ pub async fn start(
     let record = Record { id };
     record
         .set(
-            ctx,
-            rollout,
+            d,
             DeploymentState::InProgress,
             &format!("{} of {} started", command, rollout.group),
         )
@@ -73,18 +66,13 @@ pub async fn start(
 }
 
 impl Record {
-    pub async fn set(
-        &self,
-        ctx: &Context,
-        rollout: &Rollout,
-        state: DeploymentState,
-        description: &str,
-    ) {
-        let (Some(id), Some(target)) = (self.id, &rollout.github) else {
+    pub async fn set(&self, d: &Deployment<'_>, state: DeploymentState, description: &str) {
+        let (Some(id), Some(target)) = (self.id, &d.rollout.github) else {
             return;
         };
         let log_url = run_url();
-        ctx.effects
+        d.ctx
+            .effects
             .github(
                 target,
                 GithubCall::Status {

@@ -6,23 +6,23 @@
 //! with aws-smithy-mocks (see `tests` below).
 
 use crate::aws::autoscaling::RefreshSpec;
-use crate::context::Context;
-use crate::effect::{Applied, Change, RolloutChange};
+use crate::effect::{Applied, GroupChange};
 use crate::error::Result;
 use crate::poll::Poll;
 use crate::teardown::Temporary;
 
-use super::settings::Rollout;
+use super::deployment::{Convergence, Deployment};
 use super::template::Versions;
 
-pub async fn run(
-    ctx: &Context,
-    rollout: &Rollout,
-    versions: &Versions,
-) -> Result<Result<(), String>> {
+pub async fn run(d: &Deployment<'_>, versions: &Versions) -> Result<Convergence> {
+    let (ctx, rollout) = (d.ctx, d.rollout);
+    let Some(version) = versions.new else {
+        // A dry run that only planned the version: the refresh's spec needs it.
+        return Ok(Convergence::Converged);
+    };
     let spec = RefreshSpec {
         template: versions.template.clone(),
-        version: versions.new,
+        version,
         min_healthy_percent: rollout.min_healthy.0 as i32,
         max_healthy_percent: rollout.max_healthy.map(|p| p.0 as i32),
         instance_warmup: rollout.warmup,
@@ -30,42 +30,36 @@ pub async fn run(
         skip_matching: rollout.skip_matching,
         auto_rollback: rollout.rollback_on_failure,
     };
-    let started = ctx
-        .effects
-        .apply(Change::Rollout(RolloutChange::StartRefresh {
+    let started = d
+        .apply(GroupChange::StartRefresh {
             region: rollout.region.clone(),
             group: rollout.group.clone(),
             spec,
-        }))
+        })
         .await?;
     let Applied::Refresh(id) = started else {
-        return Ok(Ok(()));
+        return Ok(Convergence::Converged);
     };
     let held = Temporary::Refresh {
         region: rollout.region.clone(),
         group: rollout.group.clone(),
     };
     ctx.teardown.hold(held.clone());
-    let outcome = wait(ctx, rollout, &id, "Successful").await;
+    let outcome = wait(d, &id, "Successful").await;
     // Finished, failed or timed out: nothing to cancel (a rollback may follow).
     ctx.teardown.keep(&held);
     outcome
 }
 
 /// Waits until refresh `id` reaches `goal`; `Err` with why when it ends otherwise.
-async fn wait(
-    ctx: &Context,
-    rollout: &Rollout,
-    id: &str,
-    goal: &str,
-) -> Result<Result<(), String>> {
-    let autoscaling = ctx.aws_autoscaling(&rollout.region);
+async fn wait(d: &Deployment<'_>, id: &str, goal: &str) -> Result<Convergence> {
+    let (ctx, rollout) = (d.ctx, d.rollout);
     let mut poll = Poll::new(rollout.timeout);
     let mut progress = ctx
         .ui
         .progress(format!("instance refresh {id} of {}", rollout.group));
     loop {
-        let refreshes = autoscaling.refreshes(&rollout.group).await?;
+        let refreshes = refreshes(d).await?;
         let current = refreshes.iter().find(|r| r.id == id);
         if let Some(refresh) = current {
             progress.set_message(format!(
@@ -74,7 +68,7 @@ async fn wait(
             ));
             progress.tick();
             if refresh.status == goal {
-                return Ok(Ok(()));
+                return Ok(Convergence::Converged);
             }
             if !refresh.active() {
                 let reason = refresh
@@ -82,17 +76,18 @@ async fn wait(
                     .as_deref()
                     .map(|r| format!(": {r}"))
                     .unwrap_or_default();
-                return Ok(Err(format!(
-                    "instance refresh {id} ended {}{reason}",
-                    refresh.status
-                )));
+                return Ok(Convergence::NotConverged {
+                    why: format!("instance refresh {id} ended {}{reason}", refresh.status),
+                });
             }
         }
         if !poll.next().await {
-            return Ok(Err(format!(
-                "instance refresh {id} did not finish within {}",
-                rollout.timeout
-            )));
+            return Ok(Convergence::NotConverged {
+                why: format!(
+                    "instance refresh {id} did not finish within {}",
+                    rollout.timeout
+                ),
+            });
         }
     }
 }
@@ -100,38 +95,45 @@ async fn wait(
 /// After a failed refresh: nothing to do if AWS already rolled it back; roll an
 /// active one back; otherwise point the group at the previous version and refresh
 /// to it.
-pub async fn roll_back(
-    ctx: &Context,
-    rollout: &Rollout,
-    versions: &Versions,
-) -> Result<Result<(), String>> {
-    let refreshes = ctx
-        .aws_autoscaling(&rollout.region)
-        .refreshes(&rollout.group)
-        .await?;
-    let latest = refreshes.first().cloned();
+pub async fn roll_back(d: &Deployment<'_>, versions: &Versions) -> Result<Convergence> {
+    let latest = refreshes(d).await?.first().cloned();
     match latest {
-        Some(refresh) if refresh.status == "RollbackSuccessful" => Ok(Ok(())),
+        Some(refresh) if refresh.status == "RollbackSuccessful" => Ok(Convergence::Converged),
         Some(refresh) if refresh.active() => {
-            ctx.effects
-                .apply(Change::Rollout(RolloutChange::RollbackRefresh {
-                    region: rollout.region.clone(),
-                    group: rollout.group.clone(),
-                }))
-                .await?;
-            wait(ctx, rollout, &refresh.id, "RollbackSuccessful").await
+            d.apply(GroupChange::RollbackRefresh {
+                region: d.region().clone(),
+                group: d.group().clone(),
+            })
+            .await?;
+            wait(d, &refresh.id, "RollbackSuccessful").await
         }
         _ => {
-            super::template::point(ctx, rollout, &versions.template, versions.previous).await?;
+            super::template::point(d, &versions.template, Some(versions.previous)).await?;
             let back = Versions {
-                new: versions.previous,
+                new: Some(versions.previous),
                 ..versions.clone()
             };
-            let mut again = rollout.clone();
+            let mut again = d.rollout.clone();
             again.rollback_on_failure = false;
-            run(ctx, &again, &back).await
+            let d = Deployment {
+                rollout: &again,
+                registry: d.registry.clone(),
+                reference: d.reference.clone(),
+                entry: d.entry.clone(),
+                ..*d
+            };
+            run(&d, &back).await
         }
     }
+}
+
+/// The group's instance refreshes, newest first.
+async fn refreshes(d: &Deployment<'_>) -> Result<Vec<crate::aws::autoscaling::Refresh>> {
+    let what = format!("autoscaling:DescribeInstanceRefreshes {}", d.group());
+    d.read(what, |aws| async move {
+        aws.autoscaling.refreshes(d.group()).await
+    })
+    .await
 }
 
 #[cfg(test)]

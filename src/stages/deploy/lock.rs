@@ -4,17 +4,17 @@
 //! see it in the console. An active instance refresh counts as a holder too.
 //! The teardown guard removes both on every ending; a crashed run's lock expires.
 
-use crate::context::Context;
-use crate::effect::{Applied, Change, RolloutChange};
+use crate::effect::{Applied, GroupChange, ParameterChange};
 use crate::error::{Error, Result};
 use crate::model::{RunId, Timestamp};
 use crate::provenance::tag;
 use crate::teardown::Temporary;
 
-use super::settings::Rollout;
+use super::deployment::Deployment;
 
 /// The parameter that is the lock on a group of an app.
-pub fn name(ctx: &Context, rollout: &Rollout) -> Result<String> {
+pub fn name(d: &Deployment<'_>) -> Result<String> {
+    let (ctx, rollout) = (d.ctx, d.rollout);
     let safe: String = rollout
         .group
         .as_str()
@@ -36,22 +36,16 @@ pub fn name(ctx: &Context, rollout: &Rollout) -> Result<String> {
 
 /// Takes the lock for this run, or says who holds it. Returns the held lock, which the
 /// deploy removes when it ends; `None` in a dry run.
-pub async fn take(
-    ctx: &Context,
-    rollout: &Rollout,
-    run: &RunId,
-    what: &str,
-) -> Result<Option<Temporary>> {
+pub async fn take(d: &Deployment<'_>, run: &RunId) -> Result<Option<Temporary>> {
+    let (ctx, rollout) = (d.ctx, d.rollout);
     let region = &rollout.region;
-    let lock = name(ctx, rollout)?;
-    let refreshing = ctx
-        .effects
+    let lock = name(d)?;
+    let refreshing = d
         .read(
             format!("autoscaling:DescribeInstanceRefreshes {}", rollout.group),
-            ctx.aws_autoscaling(region).refreshes(&rollout.group),
+            |aws| async move { aws.autoscaling.refreshes(&rollout.group).await },
         )
-        .await?
-        .unwrap_or_default();
+        .await?;
     if let Some(active) = refreshing.iter().find(|r| r.active()) {
         return Err(Error::DeployLocked {
             group: rollout.group.to_string(),
@@ -65,19 +59,26 @@ pub async fn take(
     }
     let until = Timestamp(Timestamp::now().0 + rollout.timeout.as_secs() as i64 * 2 + 600);
     let holder = format!(
-        "run {run} deploying {what}, by {}, until {}",
+        "run {run} deploying {}, by {}, until {}",
+        d.subject(),
         actor(),
         until.rfc3339()
     );
     for attempt in 0..2 {
-        let change = Change::Rollout(RolloutChange::TakeLock {
+        let change = ParameterChange::TakeLock {
             region: region.clone(),
             name: lock.clone(),
             holder: holder.clone(),
-        });
+        };
         match ctx.effects.apply(change).await? {
             Applied::Refused => {
-                let current = ctx.aws_ssm(region).get(&lock).await?.map(|p| p.value);
+                let current = d
+                    .read(format!("ssm:GetParameter {lock}"), |aws| {
+                        let lock = &lock;
+                        async move { aws.ssm.get(lock).await }
+                    })
+                    .await?
+                    .map(|p| p.value);
                 let Some(current) = current else { continue };
                 let expired = current
                     .rsplit("until ")
@@ -88,10 +89,10 @@ pub async fn take(
                     ctx.ui
                         .note(format!("taking over an expired deploy lock ({current})"));
                     ctx.effects
-                        .apply(Change::Rollout(RolloutChange::ReleaseLock {
+                        .apply(ParameterChange::ReleaseLock {
                             region: region.clone(),
                             name: lock.clone(),
-                        }))
+                        })
                         .await?;
                     continue;
                 }
@@ -111,12 +112,12 @@ pub async fn take(
                 };
                 ctx.teardown.hold(held.clone());
                 ctx.effects
-                    .apply(Change::Rollout(RolloutChange::TagGroup {
+                    .apply(GroupChange::Tag {
                         region: region.clone(),
                         group: rollout.group.clone(),
                         key: tag::DEPLOY_LOCK.into(),
                         value: holder.chars().take(256).collect(),
-                    }))
+                    })
                     .await?;
                 return Ok(Some(held));
             }

@@ -1,16 +1,19 @@
 //! `kiln deploy` and `kiln rollback`: an image from the registry rolled out to an
 //! Auto Scaling group, waited on, and rolled back when it does not become healthy.
 //!
-//! Order: the gate (tested channel, not revoked) → the lock → a launch template
-//! version pinning the AMI → the strategy (`rolling`, `instance_refresh`,
-//! `blue_green`) → on success the production channel moves to the version and the
-//! image is marked deployed; on failure the group goes back to the previous
-//! version and production stays where it was.
+//! Order: the gate (tested channel, not revoked) → a `Deployment` → the lock → a
+//! launch template version pinning the AMI → the strategy (`rolling`,
+//! `instance_refresh`, `blue_green`), which ends `Converged` or `NotConverged` → on
+//! success the production channel moves to the version and the image is marked
+//! deployed; otherwise the group goes back to the previous version and production
+//! stays where it was.
 
 mod blue_green;
+mod deployment;
 mod github;
 mod instance_refresh;
 mod lock;
+mod offline;
 mod rolling;
 mod settings;
 mod template;
@@ -21,16 +24,18 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use crate::aws::autoscaling::Group;
 use crate::aws::ec2::Image;
 use crate::cli::{DeployArgs, RollbackArgs};
 use crate::context::Context;
-use crate::effect::Applied;
+use crate::effect::unknown_offline;
 use crate::error::{Error, Result, RollbackOutcome, Source};
 use crate::model::{ImageRef, RunId, Strategy, Timestamp};
 use crate::provenance::tag;
 use crate::registry::{Entry, Registry};
 use crate::report::Outcome;
 
+use deployment::{Command, Convergence, Deployment, subject, tested_gate};
 use settings::Rollout;
 
 pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
@@ -55,40 +60,26 @@ pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
         }
     };
     let channels = ctx.config.channels.all();
-    let tested = &ctx.config.channels.tested;
-    let default = format!("app:{tested}");
+    let default = format!("app:{}", ctx.config.channels.tested);
     let reference = ImageRef::parse(
         args.reference.as_deref().unwrap_or(&default),
         &Source::Argument("REF"),
         &channels,
     )?;
     let registry = ctx.registry(&rollout.region)?;
-    let entry = ctx.resolve_usable(&registry, &reference).await?;
-    if let Some(entry) = &entry
-        && !args.force
-    {
-        // `app:tested` (the default) was resolved through the label: no second read.
-        let on_tested = match &reference.selector {
-            crate::model::Selector::Channel(channel) if channel == tested => Some(entry.version),
-            _ => registry.channel_version(reference.role, tested).await?,
-        };
-        if on_tested != Some(entry.version) {
-            return Err(Error::NotTested {
-                subject: subject(entry),
-                channel: tested.to_string(),
-                role: reference.role.to_string(),
-            });
-        }
+    let entry = unknown_offline(registry.resolve_usable(&reference).await)?;
+    if let Some(entry) = &entry {
+        tested_gate(ctx, &registry, &reference, entry, args.force).await?;
     }
-    run(
+    let deployment = Deployment {
         ctx,
-        &rollout,
-        &registry,
-        &reference,
-        entry.as_ref(),
-        "deploy",
-    )
-    .await
+        rollout: &rollout,
+        command: Command::Deploy,
+        registry,
+        reference,
+        entry,
+    };
+    run(&deployment).await
 }
 
 pub async fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
@@ -99,61 +90,45 @@ pub async fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
     let (reference, entry) = match &args.to {
         Some(text) => {
             let reference = ImageRef::parse(text, &Source::Flag("--to"), &channels)?;
-            let entry = ctx.resolve_usable(&registry, &reference).await?;
+            let entry = unknown_offline(registry.resolve_usable(&reference).await)?;
             (reference, entry)
         }
-        None => match ctx
-            .effects
-            .read(
-                format!(
-                    "ssm:GetParameterHistory {}",
-                    registry.parameter(crate::model::Role::App)
-                ),
-                previous_production(ctx, &registry),
-            )
-            .await?
-        {
-            Some(found) => found,
-            // An offline dry run: the plan says what would be read.
-            None => return Ok(offline_outcome("rollback", &rollout)),
+        None => match unknown_offline(previous_production(ctx, &registry).await)? {
+            Some((reference, entry)) => (reference, Some(entry)),
+            // Without AWS access the image is not known: the plan says what is read.
+            None => (
+                ImageRef {
+                    role: crate::model::Role::App,
+                    selector: crate::model::Selector::Channel(production.clone()),
+                },
+                None,
+            ),
         },
     };
     // The tested gate is skipped for images that were in production before; any
     // other image must be on the tested channel, as for a deploy.
     if let Some(entry) = &entry {
         let deployed_before = entry.image_tags.contains_key(tag::DEPLOYED);
-        let on_tested = registry
-            .channel_version(reference.role, &ctx.config.channels.tested)
-            .await?;
-        if !deployed_before && on_tested != Some(entry.version) {
-            return Err(Error::NotTested {
-                subject: subject(entry),
-                channel: ctx.config.channels.tested.to_string(),
-                role: reference.role.to_string(),
-            });
-        }
+        tested_gate(ctx, &registry, &reference, entry, deployed_before).await?;
         ctx.ui.note(format!(
             "rolling {} back to {} (was {production} before)",
             rollout.group,
             subject(entry)
         ));
     }
-    run(
+    let deployment = Deployment {
         ctx,
-        &rollout,
-        &registry,
-        &reference,
-        entry.as_ref(),
-        "rollback",
-    )
-    .await
+        rollout: &rollout,
+        command: Command::Rollback,
+        registry,
+        reference,
+        entry,
+    };
+    run(&deployment).await
 }
 
 /// The newest image that went to production before the one there now.
-async fn previous_production(
-    ctx: &Context,
-    registry: &Registry,
-) -> Result<(ImageRef, Option<Entry>)> {
+async fn previous_production(ctx: &Context, registry: &Registry) -> Result<(ImageRef, Entry)> {
     let role = crate::model::Role::App;
     let production = &ctx.config.channels.production;
     let Some(history) = registry.history(role).await? else {
@@ -202,156 +177,111 @@ async fn previous_production(
         image_tags: Default::default(),
     };
     let entry = registry.usable(entry, Some((*image).clone()))?;
-    Ok((reference, Some(entry)))
-}
-
-/// What a dry run without AWS access can say: the plan holds the reads.
-fn offline_outcome(command: &str, rollout: &Rollout) -> Outcome {
-    Outcome {
-        json: json!({
-            "command": command,
-            "asg": rollout.group,
-            "strategy": rollout.strategy,
-        }),
-        ..Outcome::default()
-    }
-}
-
-fn subject(entry: &Entry) -> String {
-    format!("{} ({}:{})", entry.ami_id, entry.role, entry.version)
+    Ok((reference, entry))
 }
 
 /// The rollout itself, shared by deploy and rollback.
-async fn run(
-    ctx: &Context,
-    rollout: &Rollout,
-    registry: &Registry,
-    reference: &ImageRef,
-    entry: Option<&Entry>,
-    command: &str,
-) -> Result<Outcome> {
-    let what = entry.map_or_else(|| reference.to_string(), subject);
-    let run_id = RunId::new();
-    let group = ctx
-        .effects
-        .read(
-            format!("autoscaling:DescribeAutoScalingGroups {}", rollout.group),
-            ctx.aws_autoscaling(&rollout.region).group(&rollout.group),
+async fn run(d: &Deployment<'_>) -> Result<Outcome> {
+    let what = format!("autoscaling:DescribeAutoScalingGroups {}", d.group());
+    let group = unknown_offline(
+        d.read(
+            what,
+            |aws| async move { aws.autoscaling.group(d.group()).await },
         )
-        .await?;
+        .await,
+    )?;
     let group = match group {
         Some(Some(group)) => group,
         Some(None) => {
             return Err(Error::GroupNotFound {
-                group: rollout.group.to_string(),
-                region: rollout.region.to_string(),
+                group: d.group().to_string(),
+                region: d.region().to_string(),
             });
         }
-        // An offline dry run: the plan says what would be read.
-        None => return Ok(offline_outcome(command, rollout)),
+        None => return offline::plan(d).await,
     };
-    let lock = lock::take(ctx, rollout, &run_id, &what).await?;
-    let record = github::start(ctx, rollout, entry, command).await;
-    let result = rollout_and_promote(
-        ctx, rollout, registry, reference, entry, command, &group, &what,
-    )
-    .await;
+    let run_id = RunId::new();
+    let lock = lock::take(d, &run_id).await?;
+    let record = github::start(d).await;
+    let result = rollout_and_promote(d, &group).await;
     let (state, description) = match &result {
         Ok(_) => (
             crate::github::DeploymentState::Success,
-            format!("{what} runs on {}", rollout.group),
+            format!("{} runs on {}", d.subject(), d.group()),
         ),
         Err(error) => (crate::github::DeploymentState::Failure, error.to_string()),
     };
-    record.set(ctx, rollout, state, &description).await;
+    record.set(d, state, &description).await;
     // Done either way: the lock goes now. A failed release leaves it held, and the
     // teardown tries once more and reports it (exit 3).
     if let Some(lock) = lock {
-        let _ = ctx.teardown.remove(&ctx.effects, &lock).await;
+        let _ = d.ctx.teardown.remove(&d.ctx.effects, &lock).await;
     }
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn rollout_and_promote(
-    ctx: &Context,
-    rollout: &Rollout,
-    registry: &Registry,
-    reference: &ImageRef,
-    entry: Option<&Entry>,
-    command: &str,
-    group: &crate::aws::autoscaling::Group,
-    what: &str,
-) -> Result<Outcome> {
-    let image = entry.map(|e| &e.ami_id);
-    let (versions, result) = match rollout.strategy {
-        Strategy::BlueGreen => blue_green::run(ctx, rollout, group, image, what).await?,
+async fn rollout_and_promote(d: &Deployment<'_>, group: &Group) -> Result<Outcome> {
+    let (ctx, rollout) = (d.ctx, d.rollout);
+    let (versions, convergence) = match rollout.strategy {
+        Strategy::BlueGreen => blue_green::run(d, group).await?,
         Strategy::Rolling | Strategy::InstanceRefresh => {
             let versions = match &rollout.via_terraform {
-                Some(dir) => terraform::apply(ctx, rollout, group, dir, image).await?,
-                None => template::prepare(ctx, rollout, group, image, what).await?,
+                Some(dir) => terraform::apply(d, group, dir).await?,
+                None => template::prepare(d, group).await?,
             };
-            template::point(ctx, rollout, &versions.template, versions.new).await?;
-            let result = match rollout.strategy {
-                Strategy::InstanceRefresh => instance_refresh::run(ctx, rollout, &versions).await?,
-                _ => rolling::run(ctx, rollout, versions.new).await?,
+            template::point(d, &versions.template, versions.new).await?;
+            let convergence = match rollout.strategy {
+                Strategy::InstanceRefresh => instance_refresh::run(d, &versions).await?,
+                _ => rolling::run(d, versions.new).await?,
             };
-            (versions, result)
+            (versions, convergence)
         }
     };
-    if let Err(detail) = result {
+    if let Convergence::NotConverged { why } = convergence {
         let outcome = if !rollout.rollback_on_failure {
             RollbackOutcome::NotAsked
         } else {
-            roll_back(ctx, rollout, &versions).await?
+            roll_back(d, &versions).await?
         };
         return Err(Error::DeployFailed {
             group: rollout.group.to_string(),
-            detail,
+            detail: why,
             rollback: outcome,
         });
     }
 
     let production = &ctx.config.channels.production;
     let mut promoted = false;
-    if let Some(entry) = entry
+    if let Some(entry) = &d.entry
         && rollout.promote
     {
         let applied = ctx
             .effects
-            .apply(registry.promote(reference.role, Some(entry.version), production))
+            .apply(
+                d.registry
+                    .promote(d.reference.role, Some(entry.version), production),
+            )
             .await?;
-        promoted = applied != Applied::Planned;
+        promoted = applied.done();
         let marked = BTreeMap::from([(tag::DEPLOYED.to_string(), Timestamp::now().rfc3339())]);
         ctx.effects
-            .apply(registry.tag_image(Some(&entry.ami_id), marked))
+            .apply(d.registry.tag_image(Some(&entry.ami_id), marked))
             .await?;
     }
-    let done = !ctx.effects.dry_run();
-    let text = if done {
-        format!(
-            "{command}: {} runs {what} (launch template {} version {}){}\n",
-            rollout.group,
-            versions.template,
-            versions.new,
-            if promoted {
-                format!(
-                    "; {production} -> {}:{}",
-                    reference.role,
-                    entry.map_or(0, |e| e.version.0)
-                )
-            } else {
-                String::new()
-            }
-        )
-    } else {
-        String::new()
+    let command = d.command.as_str();
+    let what = d.subject();
+    let new = versions
+        .new
+        .map_or("(the new version)".to_string(), |v| v.to_string());
+    let moved = match (&d.entry, promoted) {
+        (Some(entry), true) => format!("; {production} -> {}:{}", d.reference.role, entry.version),
+        _ => String::new(),
     };
-    let mut step_outputs = vec![
-        ("asg", rollout.group.to_string()),
-        ("launch-template-version", versions.new.to_string()),
-    ];
-    if let Some(entry) = entry {
+    let mut step_outputs = vec![("asg", rollout.group.to_string())];
+    if let Some(new) = versions.new {
+        step_outputs.push(("launch-template-version", new.to_string()));
+    }
+    if let Some(entry) = &d.entry {
         step_outputs.push(("ami-id", entry.ami_id.to_string()));
         step_outputs.push(("version", entry.version.to_string()));
     }
@@ -359,24 +289,28 @@ async fn rollout_and_promote(
         step_outputs.push(("channel", production.to_string()));
     }
     Ok(Outcome {
-        summary: done.then(|| {
-            format!(
-                "### kiln {command}\n\n`{}` runs `{what}` (launch template `{}` version {}, {} strategy){}\n",
-                rollout.group,
-                versions.template,
-                versions.new,
-                rollout.strategy,
-                if promoted { format!("; `{production}` moved to it") } else { String::new() }
-            )
-        }),
-        text,
+        summary: Some(format!(
+            "### kiln {command}\n\n`{}` runs `{what}` (launch template `{}` version {new}, {} strategy){}\n",
+            rollout.group,
+            versions.template,
+            rollout.strategy,
+            if promoted {
+                format!("; `{production}` moved to it")
+            } else {
+                String::new()
+            }
+        )),
+        done: format!(
+            "{command}: {} runs {what} (launch template {} version {new}){moved}\n",
+            rollout.group, versions.template,
+        ),
         json: json!({
             "command": command,
             "asg": rollout.group,
             "strategy": rollout.strategy,
-            "reference": reference.to_string(),
-            "ami_id": entry.map(|e| e.ami_id.clone()),
-            "version": entry.map(|e| e.version),
+            "reference": d.reference.to_string(),
+            "ami_id": d.image(),
+            "version": d.entry.as_ref().map(|e| e.version),
             "launch_template": versions.template,
             "launch_template_version": versions.new,
             "previous_launch_template_version": versions.previous,
@@ -384,33 +318,30 @@ async fn rollout_and_promote(
             "promoted_to": promoted.then(|| production.to_string()),
         }),
         step_outputs,
-        failure: None,
+        ..Outcome::default()
     })
 }
 
 /// After a failed rollout: the group back on the previous version, its instances
 /// replaced again, production untouched.
-async fn roll_back(
-    ctx: &Context,
-    rollout: &Rollout,
-    versions: &template::Versions,
-) -> Result<RollbackOutcome> {
-    ctx.ui.note(format!(
+async fn roll_back(d: &Deployment<'_>, versions: &template::Versions) -> Result<RollbackOutcome> {
+    d.ctx.ui.note(format!(
         "rolling {} back to launch template version {}",
-        rollout.group, versions.previous
+        d.group(),
+        versions.previous
     ));
-    let outcome = match rollout.strategy {
+    let convergence = match d.rollout.strategy {
         // Nothing to undo: the failed new group was deleted (see `blue_green`) and
         // the old one never stopped serving.
-        Strategy::BlueGreen => Ok(()),
-        Strategy::InstanceRefresh => instance_refresh::roll_back(ctx, rollout, versions).await?,
+        Strategy::BlueGreen => Convergence::Converged,
+        Strategy::InstanceRefresh => instance_refresh::roll_back(d, versions).await?,
         Strategy::Rolling => {
-            template::point(ctx, rollout, &versions.template, versions.previous).await?;
-            rolling::run(ctx, rollout, versions.previous).await?
+            template::point(d, &versions.template, Some(versions.previous)).await?;
+            rolling::run(d, Some(versions.previous)).await?
         }
     };
-    Ok(match outcome {
-        Ok(()) => RollbackOutcome::Done(versions.previous.to_string()),
-        Err(why) => RollbackOutcome::Failed(why),
+    Ok(match convergence {
+        Convergence::Converged => RollbackOutcome::Done(versions.previous.to_string()),
+        Convergence::NotConverged { why } => RollbackOutcome::Failed(why),
     })
 }

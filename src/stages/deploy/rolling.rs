@@ -6,14 +6,14 @@
 //! many old ones. Instances already on the target version are never replaced
 //! again, so a re-run after an interruption continues where it stopped.
 
-use crate::context::Context;
-use crate::effect::{Change, RolloutChange};
-use crate::error::Result;
+use crate::effect::GroupChange;
+use crate::error::{Error, Result};
 use crate::poll::Poll;
 use crate::teardown::Temporary;
 
+use super::deployment::{Convergence, Deployment};
 use super::settings::Rollout;
-use super::watch::{Snapshot, snapshot};
+use super::watch::Snapshot;
 
 /// What is in flight between two polls.
 enum Phase {
@@ -26,20 +26,22 @@ enum Phase {
     Surging { count: usize, expect: usize },
 }
 
-/// Rolls the group to `version`; `Ok(Err(why))` when it did not converge in time.
-pub async fn run(ctx: &Context, rollout: &Rollout, version: i64) -> Result<Result<(), String>> {
-    let region = &rollout.region;
-    let first = snapshot(ctx, region, &rollout.group).await?;
-    if ctx.effects.dry_run() {
+/// Rolls the group to `version` (`None`: the version a dry run planned to make).
+pub async fn run(d: &Deployment<'_>, version: Option<i64>) -> Result<Convergence> {
+    let (ctx, rollout) = (d.ctx, d.rollout);
+    let region = d.region();
+    let first = d.snapshot(d.group()).await?;
+    if d.only_planning() {
         // The plan: every old instance, batch by batch; nothing to wait for.
-        for member in first
-            .staying()
-            .filter(|m| m.version.as_deref() != Some(&version.to_string()))
-        {
-            replace(ctx, rollout, member.id.clone(), false).await?;
+        let wanted = version.map(|v| v.to_string());
+        for member in first.staying().filter(|m| m.version != wanted) {
+            replace(d, member.id.clone(), false).await?;
         }
-        return Ok(Ok(()));
+        return Ok(Convergence::Converged);
     }
+    let version = version.ok_or(Error::Internal {
+        detail: "a rollout to a launch template version that was only planned".into(),
+    })?;
     let base = first.group.desired;
     let original = (first.group.min, first.group.desired, first.group.max);
     let mut raised = None;
@@ -75,7 +77,7 @@ pub async fn run(ctx: &Context, rollout: &Rollout, version: i64) -> Result<Resul
                     let keep = rollout.min_healthy.of_rounded_up(desired);
                     if healthy >= keep + count {
                         for member in old.iter().take(count) {
-                            replace(ctx, rollout, member.id.clone(), false).await?;
+                            replace(d, member.id.clone(), false).await?;
                         }
                         Phase::Replacing {
                             expect: healthy_new + count,
@@ -91,14 +93,13 @@ pub async fn run(ctx: &Context, rollout: &Rollout, version: i64) -> Result<Resul
                             ctx.teardown.hold(held.clone());
                             raised = Some(held);
                         }
-                        ctx.effects
-                            .apply(Change::Rollout(RolloutChange::UpdateGroup {
-                                region: region.clone(),
-                                group: rollout.group.clone(),
-                                template: None,
-                                capacity: Some((original.0, target, original.2.max(target))),
-                            }))
-                            .await?;
+                        d.apply(GroupChange::Update {
+                            region: region.clone(),
+                            group: rollout.group.clone(),
+                            template: None,
+                            capacity: Some((original.0, target, original.2.max(target))),
+                        })
+                        .await?;
                         Phase::Surging {
                             count,
                             expect: healthy_new + count,
@@ -115,41 +116,41 @@ pub async fn run(ctx: &Context, rollout: &Rollout, version: i64) -> Result<Resul
                     .map(|m| m.id.clone())
                     .collect();
                 for id in old {
-                    replace(ctx, rollout, id, true).await?;
+                    replace(d, id, true).await?;
                 }
                 Phase::Idle
             }
             waiting => waiting,
         };
         if matches!(phase, Phase::Idle) {
-            snap = snapshot(ctx, region, &rollout.group).await?;
+            snap = d.snapshot(d.group()).await?;
             continue;
         }
         if !poll.next().await {
-            return Ok(Err(timeout_detail(&snap, version, rollout)));
+            return Ok(Convergence::NotConverged {
+                why: timeout_detail(&snap, version, rollout),
+            });
         }
-        snap = snapshot(ctx, region, &rollout.group).await?;
+        snap = d.snapshot(d.group()).await?;
     }
     if let Some(held) = raised {
         // Back to the group's own maximum (the desired capacity already is).
         ctx.teardown.remove(&ctx.effects, &held).await?;
     }
-    Ok(Ok(()))
+    Ok(Convergence::Converged)
 }
 
 async fn replace(
-    ctx: &Context,
-    rollout: &Rollout,
+    d: &Deployment<'_>,
     instance: crate::model::InstanceId,
     decrement: bool,
 ) -> Result<()> {
-    ctx.effects
-        .apply(Change::Rollout(RolloutChange::ReplaceInstance {
-            region: rollout.region.clone(),
-            instance,
-            decrement,
-        }))
-        .await?;
+    d.apply(GroupChange::ReplaceInstance {
+        region: d.region().clone(),
+        instance: Some(instance),
+        decrement,
+    })
+    .await?;
     Ok(())
 }
 

@@ -5,19 +5,18 @@
 
 use crate::aws::autoscaling::Group;
 use crate::aws::launch_templates::TemplateVersion;
-use crate::context::Context;
-use crate::effect::{Applied, Change, RolloutChange};
+use crate::effect::{Applied, GroupChange, TemplateChange, TemplatePin};
 use crate::error::{Error, Result};
-use crate::model::{AmiId, LaunchTemplateId};
+use crate::model::LaunchTemplateId;
 
-use super::settings::Rollout;
+use super::deployment::Deployment;
 
 /// The version to roll out and the one to go back to on failure.
 #[derive(Debug, Clone)]
 pub struct Versions {
     pub template: LaunchTemplateId,
-    /// 0 in a dry run: the version that would be created.
-    pub new: i64,
+    /// The version rolled out; `None` when a dry run only planned making it.
+    pub new: Option<i64>,
     pub previous: i64,
     /// Whether this run created `new` (else it existed: a resumed deploy).
     pub created: bool,
@@ -26,83 +25,83 @@ pub struct Versions {
 const PREVIOUS_MARK: &str = "previous version ";
 
 /// The group's launch template and the version it is set to now.
-pub async fn current(ctx: &Context, rollout: &Rollout, group: &Group) -> Result<TemplateVersion> {
+pub async fn current(d: &Deployment<'_>, group: &Group) -> Result<TemplateVersion> {
     let without = || Error::GroupWithoutTemplate {
         group: group.name.to_string(),
     };
     let (template, set) = group.template.clone().ok_or_else(without)?;
-    ctx.aws_ec2(&rollout.region)
-        .template_version(&template, &set)
-        .await?
-        .ok_or_else(without)
+    let what = format!("ec2:DescribeLaunchTemplateVersions {template} version {set}");
+    d.read(what, |aws| async move {
+        aws.ec2.template_version(&template, &set).await
+    })
+    .await?
+    .ok_or_else(without)
 }
 
-pub async fn prepare(
-    ctx: &Context,
-    rollout: &Rollout,
-    group: &Group,
-    image: Option<&AmiId>,
-    what: &str,
-) -> Result<Versions> {
-    let current = current(ctx, rollout, group).await?;
+pub async fn prepare(d: &Deployment<'_>, group: &Group) -> Result<Versions> {
+    let current = current(d, group).await?;
     let template = current.template.clone();
     // Resuming: the group already points at a version kiln made for this image.
-    if image.is_some() && current.image.as_ref() == image {
+    if d.image().is_some() && current.image.as_ref() == d.image() {
         let previous = current
             .description
             .as_deref()
             .and_then(|d| d.split(PREVIOUS_MARK).nth(1))
             .and_then(|rest| rest.trim_end_matches(')').parse().ok());
         if let Some(previous) = previous {
-            ctx.ui.note(format!(
+            d.ctx.ui.note(format!(
                 "{} is already set to {template} version {} with this image: continuing that rollout",
                 group.name, current.number
             ));
             return Ok(Versions {
                 template,
-                new: current.number,
+                new: Some(current.number),
                 previous,
                 created: false,
             });
         }
     }
-    let description = format!("kiln deploy {what} ({PREVIOUS_MARK}{})", current.number);
-    let created = ctx
-        .effects
-        .apply(Change::Rollout(RolloutChange::CreateTemplateVersion {
-            region: rollout.region.clone(),
-            template: template.clone(),
-            source_version: current.number,
-            ami_id: image.cloned(),
+    let previous = current.number;
+    let description = format!("kiln deploy {} ({PREVIOUS_MARK}{previous})", d.subject());
+    let created = d
+        .apply(TemplateChange::CreateVersion {
+            region: d.region().clone(),
+            template: Some(template.clone()),
+            source_version: Some(previous),
+            // Read once above; the change carries it instead of reading it again.
+            source: Some(Box::new(current)),
+            ami_id: d.image().cloned(),
             description,
-        }))
+        })
         .await?;
     let new = match created {
-        Applied::TemplateVersion(number) => number,
-        _ => 0,
+        Applied::TemplateVersion(number) => Some(number),
+        _ => None,
     };
     Ok(Versions {
         template,
         new,
-        previous: current.number,
+        previous,
         created: true,
     })
 }
 
-/// Points the group at `version` of its template.
+/// Points the group at `version` of its template (`None`: the version a dry run
+/// planned to make).
 pub async fn point(
-    ctx: &Context,
-    rollout: &Rollout,
+    d: &Deployment<'_>,
     template: &LaunchTemplateId,
-    version: i64,
+    version: Option<i64>,
 ) -> Result<()> {
-    ctx.effects
-        .apply(Change::Rollout(RolloutChange::UpdateGroup {
-            region: rollout.region.clone(),
-            group: rollout.group.clone(),
-            template: Some((template.clone(), version)),
-            capacity: None,
-        }))
-        .await?;
+    d.apply(GroupChange::Update {
+        region: d.region().clone(),
+        group: d.group().clone(),
+        template: Some(TemplatePin {
+            id: Some(template.clone()),
+            version,
+        }),
+        capacity: None,
+    })
+    .await?;
     Ok(())
 }

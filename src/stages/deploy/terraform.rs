@@ -8,24 +8,16 @@
 use std::path::Path;
 
 use crate::aws::autoscaling::Group;
-use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::model::AmiId;
 use crate::tools::ToolCommand;
 
-use super::settings::Rollout;
+use super::deployment::Deployment;
 use super::template::Versions;
 
-pub async fn apply(
-    ctx: &Context,
-    rollout: &Rollout,
-    group: &Group,
-    dir: &Path,
-    image: Option<&AmiId>,
-) -> Result<Versions> {
-    let current = super::template::current(ctx, rollout, group).await?;
+pub async fn apply(d: &Deployment<'_>, group: &Group, dir: &Path) -> Result<Versions> {
+    let (ctx, image) = (d.ctx, d.image());
+    let current = super::template::current(d, group).await?;
     let (template, previous) = (current.template, current.number);
-    let ec2 = ctx.aws_ec2(&rollout.region);
     let ami = image.map_or_else(
         || "(the AMI the reference resolves to)".to_string(),
         |a| a.to_string(),
@@ -60,7 +52,7 @@ pub async fn apply(
         // A dry run: the plan shows the apply; the version it would make is unknown.
         return Ok(Versions {
             template,
-            new: 0,
+            new: None,
             previous,
             created: true,
         });
@@ -78,11 +70,17 @@ pub async fn apply(
             tail: finished.tail,
         });
     }
-    let latest = ec2.template_version(&template, "$Latest").await?;
+    let what = format!("ec2:DescribeLaunchTemplateVersions {template} version $Latest");
+    let latest = d
+        .read(what, |aws| {
+            let template = &template;
+            async move { aws.ec2.template_version(template, "$Latest").await }
+        })
+        .await?;
     match latest {
         Some(version) if version.image.as_ref() == image => Ok(Versions {
             template,
-            new: version.number,
+            new: Some(version.number),
             previous,
             created: true,
         }),

@@ -8,9 +8,10 @@
 use std::collections::HashMap;
 
 use crate::aws::autoscaling::Group;
-use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::model::{GroupName, InstanceId, Region};
+use crate::model::{GroupName, InstanceId};
+
+use super::deployment::Deployment;
 
 /// One instance of the group.
 #[derive(Debug, Clone)]
@@ -53,20 +54,26 @@ impl Snapshot {
 }
 
 /// Reads the group and its target groups' health.
-pub async fn snapshot(ctx: &Context, region: &Region, name: &GroupName) -> Result<Snapshot> {
-    let group = ctx
-        .aws_autoscaling(region)
-        .group(name)
-        .await?
-        .ok_or_else(|| Error::GroupNotFound {
-            group: name.to_string(),
-            region: region.to_string(),
-        })?;
-    let elb = ctx.aws_elb(region);
-    let mut target_states: Vec<HashMap<InstanceId, String>> = Vec::new();
-    for target_group in &group.target_groups {
-        target_states.push(elb.target_states(target_group).await?);
-    }
+pub async fn snapshot(d: &Deployment<'_>, name: &GroupName) -> Result<Snapshot> {
+    let what = format!(
+        "autoscaling:DescribeAutoScalingGroups {name} and elasticloadbalancing:DescribeTargetHealth of its target groups"
+    );
+    let (group, target_states) = d
+        .read(what, |aws| async move {
+            let group = aws.autoscaling.group(name).await?;
+            let mut target_states: Vec<HashMap<InstanceId, String>> = Vec::new();
+            if let Some(group) = &group {
+                for target_group in &group.target_groups {
+                    target_states.push(aws.elb.target_states(target_group).await?);
+                }
+            }
+            Ok((group, target_states))
+        })
+        .await?;
+    let group = group.ok_or_else(|| Error::GroupNotFound {
+        group: name.to_string(),
+        region: d.region().to_string(),
+    })?;
     let members = group
         .instances
         .iter()

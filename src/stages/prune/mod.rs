@@ -14,7 +14,7 @@ use serde_json::json;
 
 use crate::cli::PruneArgs;
 use crate::context::Context;
-use crate::effect::{Change, ImageChange};
+use crate::effect::ImageChange;
 use crate::error::{Error, Result, Source};
 use crate::model::{AmiId, Region, Span, Timestamp};
 use crate::provenance::tag;
@@ -74,6 +74,8 @@ struct Done {
     images: Vec<AmiId>,
     snapshots: Vec<(String, i32)>,
     failed: Vec<(String, String)>,
+    /// The deletions were only planned (a dry run with --apply).
+    planned: bool,
 }
 
 pub async fn run(ctx: &Context, args: &PruneArgs) -> Result<Outcome> {
@@ -91,17 +93,14 @@ pub async fn run(ctx: &Context, args: &PruneArgs) -> Result<Outcome> {
     let mut planned_gib = 0i64;
     let mut total = 0usize;
     for region in ctx.regions() {
-        let ec2 = ctx.aws_ec2(&region);
-        let Some(own) = ctx
-            .effects
+        let own = ctx
+            .reader()
             .read(
+                &region,
                 format!("ec2:DescribeImages owners=self in {region}"),
-                ec2.own_images(),
+                |aws| async move { aws.ec2.own_images().await },
             )
-            .await?
-        else {
-            continue;
-        };
+            .await?;
         let mut users: BTreeMap<String, BTreeSet<AmiId>> = BTreeMap::new();
         for image in &own {
             for (snapshot, _) in &image.snapshots {
@@ -186,13 +185,13 @@ async fn delete(
         .filter(|(_, d)| d.deletes())
         .map(|(c, _)| c)
         .collect();
-    let deregistered: Vec<(&Candidate, Result<()>)> = futures_util::stream::iter(doomed)
+    let deregistered: Vec<(&Candidate, Result<bool>)> = futures_util::stream::iter(doomed)
         .map(|image| async move {
-            let change = Change::Image(ImageChange::Deregister {
+            let change = ImageChange::Deregister {
                 region: region.clone(),
                 ami_id: image.id.clone(),
-            });
-            (image, ctx.effects.apply(change).await.map(|_| ()))
+            };
+            (image, ctx.effects.apply(change).await.map(|a| a.done()))
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
@@ -201,9 +200,14 @@ async fn delete(
     let mut snapshots: BTreeMap<String, i32> = BTreeMap::new();
     for (image, result) in deregistered {
         match result {
-            Ok(()) => {
+            // Planned or done, its snapshots are freed the same way.
+            Ok(deleted) => {
                 gone.insert(image.id.clone());
-                done.images.push(image.id.clone());
+                if deleted {
+                    done.images.push(image.id.clone());
+                } else {
+                    done.planned = true;
+                }
                 snapshots.extend(image.snapshots.iter().cloned());
             }
             Err(error) => done.failed.push((image.id.to_string(), error.to_string())),
@@ -213,15 +217,15 @@ async fn delete(
         .into_iter()
         .filter(|(snapshot, _)| users.get(snapshot).is_none_or(|u| u.is_subset(&gone)))
         .collect();
-    let deleted: Vec<((String, i32), Result<()>)> = futures_util::stream::iter(free)
+    let deleted: Vec<((String, i32), Result<bool>)> = futures_util::stream::iter(free)
         .map(|(snapshot, size)| async move {
-            let change = Change::Image(ImageChange::DeleteSnapshot {
+            let change = ImageChange::DeleteSnapshot {
                 region: region.clone(),
                 snapshot: snapshot.clone(),
-            });
+            };
             (
                 (snapshot, size),
-                ctx.effects.apply(change).await.map(|_| ()),
+                ctx.effects.apply(change).await.map(|a| a.done()),
             )
         })
         .buffer_unordered(CONCURRENCY)
@@ -229,7 +233,8 @@ async fn delete(
         .await;
     for ((snapshot, size), result) in deleted {
         match result {
-            Ok(()) => done.snapshots.push((snapshot, size)),
+            Ok(false) => done.planned = true,
+            Ok(true) => done.snapshots.push((snapshot, size)),
             Err(error) => done.failed.push((snapshot, error.to_string())),
         }
     }
@@ -243,7 +248,7 @@ fn outcome(
     mut done: Done,
     (planned, planned_gib, total): (usize, i64, usize),
 ) -> Result<Outcome> {
-    let applied = settings.apply && !ctx.effects.dry_run();
+    let applied = settings.apply && !done.planned;
     done.images.sort();
     done.snapshots.sort();
     let gib: i64 = done.snapshots.iter().map(|(_, g)| *g as i64).sum();
@@ -286,5 +291,6 @@ fn outcome(
         text,
         step_outputs: vec![("deleted", done.images.len().to_string())],
         failure,
+        ..Outcome::default()
     })
 }

@@ -45,12 +45,19 @@ pub async fn read(
         }
     }
     let mut external: BTreeMap<AmiId, BTreeSet<Reference>> = BTreeMap::new();
-    let ec2 = ctx.aws_ec2(region);
-    ec2.template_references(&mut external).await?;
-    ctx.aws_autoscaling(region)
-        .configuration_references(&mut external)
+    let what = format!(
+        "ec2:DescribeLaunchTemplateVersions, autoscaling:DescribeLaunchConfigurations and ec2:DescribeInstances in {region}"
+    );
+    ctx.reader()
+        .read(region, what, |aws| {
+            let external = &mut external;
+            async move {
+                aws.ec2.template_references(external).await?;
+                aws.autoscaling.configuration_references(external).await?;
+                aws.ec2.instance_references(external).await
+            }
+        })
         .await?;
-    ec2.instance_references(&mut external).await?;
     for (ami, found) in external {
         references
             .entry(ami)
@@ -59,7 +66,14 @@ pub async fn read(
     }
     let locks = format!("{}/{}/deploy-lock", ctx.config.prefix, ctx.config.app()?);
     let ami = Regex::new(r"ami-[0-9a-f]{8,17}").expect("a valid pattern");
-    for (name, holder) in ctx.aws_ssm(region).values_under(&locks).await? {
+    let held = ctx
+        .reader()
+        .read(region, format!("ssm:GetParametersByPath {locks}"), |aws| {
+            let locks = &locks;
+            async move { aws.ssm.values_under(locks).await }
+        })
+        .await?;
+    for (name, holder) in held {
         for found in ami.find_iter(&holder) {
             references
                 .entry(AmiId::from_aws(found.as_str()))

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::context::Context;
-use crate::effect::Change;
+use crate::effect::InstanceChange;
 use crate::error::Result;
 use crate::model::{InstanceId, Timestamp};
 use crate::report::{Outcome, Table};
@@ -13,15 +13,21 @@ use crate::report::{Outcome, Table};
 pub async fn run(ctx: &Context) -> Result<Outcome> {
     let region = ctx.region();
     let app = ctx.config.app()?;
-    let ec2 = ctx.aws_ec2(&region);
     let found = ctx
-        .effects
+        .reader()
         .read(
+            &region,
             format!("ec2:DescribeInstances tagged kiln:purpose=verify kiln:app={app} in {region}"),
-            ec2.live_instances_tagged(&[("kiln:purpose", "verify"), ("kiln:app", app.as_str())]),
+            |aws| async move {
+                aws.ec2
+                    .live_instances_tagged(&[
+                        ("kiln:purpose", "verify"),
+                        ("kiln:app", app.as_str()),
+                    ])
+                    .await
+            },
         )
-        .await?
-        .unwrap_or_default();
+        .await?;
     let now = Timestamp::now();
     let mut expired: Vec<InstanceId> = Vec::new();
     let mut table = Table::new(vec!["INSTANCE", "STATE", "RUN", "EXPIRES", "ACTION"]);
@@ -62,15 +68,17 @@ pub async fn run(ctx: &Context) -> Result<Outcome> {
             "terminate": due,
         }));
     }
+    let mut done = false;
     if !expired.is_empty() {
-        ctx.effects
-            .apply(Change::TerminateInstances {
+        done = ctx
+            .effects
+            .apply(InstanceChange::Terminate {
                 region: region.clone(),
                 instances: expired.clone(),
             })
-            .await?;
+            .await?
+            .done();
     }
-    let done = !ctx.effects.dry_run();
     let text = if found.is_empty() {
         format!("no verify instances of {app} in {region}\n")
     } else {

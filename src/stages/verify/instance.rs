@@ -15,7 +15,7 @@ use crate::aws::run_command::{Invocation, Sent};
 use crate::cli::VerifyArgs;
 use crate::config::flag_or;
 use crate::context::Context;
-use crate::effect::{Applied, Change};
+use crate::effect::{Applied, InstanceChange};
 use crate::error::{Error, Result, Source};
 use crate::model::{
     AmiId, InstanceId, InstanceProfile, InstanceType, Region, Role, RunId, SecurityGroupId, Span,
@@ -192,21 +192,21 @@ pub async fn run_goss(ctx: &Context, settings: &Settings, target: &Target) -> Re
 
     let launched = ctx
         .effects
-        .apply(Change::LaunchInstance {
+        .apply(InstanceChange::Launch {
             region: region.clone(),
             spec,
         })
         .await?;
     let Applied::Instance(instance) = launched else {
         for change in [
-            Change::SendCommand {
+            InstanceChange::SendCommand {
                 region: region.clone(),
                 instance: None,
                 summary,
                 script,
                 timeout: settings.command_timeout,
             },
-            Change::TerminateInstances {
+            InstanceChange::Terminate {
                 region,
                 instances: Vec::new(),
             },
@@ -250,8 +250,7 @@ async fn boot(
     region: &Region,
     instance: &InstanceId,
 ) -> Result<Result<(), String>> {
-    let ec2 = ctx.aws_ec2(region);
-    let ssm = ctx.aws_ssm(region);
+    let reader = ctx.reader();
     let timeout = settings.boot_timeout;
     let mut poll = Poll::new(timeout);
     let mut progress = ctx.ui.progress(format!(
@@ -261,7 +260,13 @@ async fn boot(
     loop {
         progress.tick();
         if state != "running" {
-            match ec2.instance_state(instance).await? {
+            let what = format!("ec2:DescribeInstances {instance}");
+            let now = reader
+                .read(region, what, |aws| async move {
+                    aws.ec2.instance_state(instance).await
+                })
+                .await?;
+            match now {
                 Some(now) if now.name == "running" || now.name == "pending" => state = now.name,
                 Some(now) => {
                     let reason = now.reason.map(|r| format!(": {r}")).unwrap_or_default();
@@ -273,7 +278,15 @@ async fn boot(
                 None => return Ok(Err(format!("instance {instance} disappeared"))),
             }
         }
-        if state == "running" && ssm.agent_online(instance).await? {
+        if state == "running"
+            && reader
+                .read(
+                    region,
+                    format!("ssm:DescribeInstanceInformation {instance}"),
+                    |aws| async move { aws.ssm.agent_online(instance).await },
+                )
+                .await?
+        {
             return Ok(Ok(()));
         }
         if !poll.next().await {
@@ -297,14 +310,13 @@ async fn command(
     summary: String,
     script: String,
 ) -> Result<Result<Invocation, String>> {
-    let ssm = ctx.aws_ssm(region);
     let timeout = settings.command_timeout;
     // SSM lists an agent as online a moment before it accepts commands for it.
     let mut registering = Poll::new(Span::secs(60));
     let command = loop {
         let sent = ctx
             .effects
-            .apply(Change::SendCommand {
+            .apply(InstanceChange::SendCommand {
                 region: region.clone(),
                 instance: Some(instance.clone()),
                 summary: summary.clone(),
@@ -330,7 +342,17 @@ async fn command(
         .progress(format!("running goss on {instance} (command {command})"));
     loop {
         progress.tick();
-        let invocation = ssm.invocation(&command, instance).await?;
+        let invocation = ctx
+            .reader()
+            .read(
+                region,
+                format!("ssm:GetCommandInvocation {command} on {instance}"),
+                |aws| {
+                    let command = &command;
+                    async move { aws.ssm.invocation(command, instance).await }
+                },
+            )
+            .await?;
         if invocation.finished() {
             return Ok(Ok(invocation));
         }

@@ -17,6 +17,7 @@ use serde_json::json;
 
 use crate::cli::VerifyArgs;
 use crate::context::Context;
+use crate::effect::unknown_offline;
 use crate::error::{Error, Result, Source};
 use crate::goss;
 use crate::model::{ImageRef, InstanceId, ParameterName};
@@ -51,7 +52,7 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     let results_file = args.results.as_ref().map(read_results).transpose()?;
 
     let registry = ctx.registry(&ctx.region())?;
-    let entry = ctx.resolve_usable(&registry, &reference).await?;
+    let entry = unknown_offline(registry.resolve_usable(&reference).await)?;
     let target = Target {
         parameter: registry.parameter(reference.role),
         subject: match &entry {
@@ -159,10 +160,11 @@ async fn evaluate(
         if version.is_some() && current == version {
             ctx.ui.note(format!("{tested} is already on {subject}"));
         } else {
-            ctx.effects
+            promoted = ctx
+                .effects
                 .apply(registry.promote(reference.role, version, tested))
-                .await?;
-            promoted = !ctx.effects.dry_run();
+                .await?
+                .done();
             if promoted {
                 ctx.ui.note(format!("promoted {subject} to {tested}"));
             }
@@ -202,6 +204,7 @@ async fn evaluate(
         step_outputs,
         summary: Some(goss::markdown(&report, &format!("`{subject}`"))),
         failure,
+        ..Outcome::default()
     })
 }
 

@@ -10,6 +10,7 @@ use aws_sdk_autoscaling::operation::start_instance_refresh::StartInstanceRefresh
 use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus};
 use aws_smithy_mocks::{Rule, mock};
 
+use super::super::deployment::{Command, Convergence, Deployment};
 use super::super::settings::Rollout;
 use super::super::template::Versions;
 use super::{roll_back, run};
@@ -43,9 +44,24 @@ fn rollout(timeout: Span) -> Rollout {
 fn versions() -> Versions {
     Versions {
         template: LaunchTemplateId::from_aws("lt-0123456789abcdef0"),
-        new: 5,
+        new: Some(5),
         previous: 4,
         created: true,
+    }
+}
+
+/// A deploy of app:tested with this rollout (the image is not read: refreshes only).
+fn deployment<'a>(ctx: &'a Context, rollout: &'a Rollout) -> Deployment<'a> {
+    Deployment {
+        ctx,
+        rollout,
+        command: Command::Deploy,
+        registry: ctx.registry(&rollout.region).unwrap(),
+        reference: crate::model::ImageRef {
+            role: crate::model::Role::App,
+            selector: crate::model::Selector::Latest,
+        },
+        entry: None,
     }
 }
 
@@ -109,10 +125,9 @@ async fn a_refresh_is_started_with_the_preferences_and_waited_on_to_success() {
         (InstanceRefreshStatus::Successful, 100),
     ]);
     let ctx = Context::mocked(mocked::aws(&[], &[], &[&start, &describe], &[])).await;
-    let outcome = run(&ctx, &rollout(Span::secs(60)), &versions())
-        .await
-        .unwrap();
-    assert_eq!(outcome, Ok(()));
+    let rollout = rollout(Span::secs(60));
+    let outcome = run(&deployment(&ctx, &rollout), &versions()).await.unwrap();
+    assert_eq!(outcome, Convergence::Converged);
     assert_eq!(start.num_calls(), 1);
     assert!(describe.num_calls() >= 3, "waited until it succeeded");
 }
@@ -127,17 +142,21 @@ async fn a_refresh_aws_rolled_back_is_a_failure_already_undone() {
     ]);
     let ctx = Context::mocked(mocked::aws(&[], &[], &[&start, &describe], &[])).await;
     let rollout = rollout(Span::secs(60));
-    let outcome = run(&ctx, &rollout, &versions()).await.unwrap();
+    let outcome = run(&deployment(&ctx, &rollout), &versions()).await.unwrap();
     assert_eq!(
         outcome,
-        Err(format!(
-            "instance refresh {REFRESH} ended RollbackSuccessful: Instance i-0abc failed ELB health checks"
-        ))
+        Convergence::NotConverged {
+            why: format!(
+                "instance refresh {REFRESH} ended RollbackSuccessful: Instance i-0abc failed ELB health checks"
+            )
+        }
     );
     // Nothing left to do: no second refresh, no rollback call.
     assert_eq!(
-        roll_back(&ctx, &rollout, &versions()).await.unwrap(),
-        Ok(())
+        roll_back(&deployment(&ctx, &rollout), &versions())
+            .await
+            .unwrap(),
+        Convergence::Converged
     );
     assert_eq!(start.num_calls(), 1);
 }
@@ -157,17 +176,18 @@ async fn a_refresh_that_overruns_the_timeout_is_rolled_back_by_kiln() {
         .then_output(|| RollbackInstanceRefreshOutput::builder().build());
     let ctx = Context::mocked(mocked::aws(&[], &[], &[&start, &describe, &rollback], &[])).await;
     let short = rollout(Span::secs(2));
-    let outcome = run(&ctx, &short, &versions()).await.unwrap();
+    let outcome = run(&deployment(&ctx, &short), &versions()).await.unwrap();
     assert_eq!(
         outcome,
-        Err(format!(
-            "instance refresh {REFRESH} did not finish within 2s"
-        ))
+        Convergence::NotConverged {
+            why: format!("instance refresh {REFRESH} did not finish within 2s")
+        }
     );
-    let undone = roll_back(&ctx, &rollout(Span::secs(60)), &versions())
+    let rollout = rollout(Span::secs(60));
+    let undone = roll_back(&deployment(&ctx, &rollout), &versions())
         .await
         .unwrap();
-    assert_eq!(undone, Ok(()));
+    assert_eq!(undone, Convergence::Converged);
     assert_eq!(
         rollback.num_calls(),
         1,
@@ -188,7 +208,8 @@ async fn an_interrupted_refresh_is_cancelled_by_the_teardown() {
     let ctx = Context::mocked(mocked::aws(&[], &[], &[&start, &describe, &cancel], &[])).await;
     // What SIGTERM does in lib::run: the stage is dropped at its next await...
     let (long, versions) = (rollout(Span::secs(600)), versions());
-    let waiting = run(&ctx, &long, &versions);
+    let d = deployment(&ctx, &long);
+    let waiting = run(&d, &versions);
     assert!(
         tokio::time::timeout(std::time::Duration::from_millis(1500), waiting)
             .await

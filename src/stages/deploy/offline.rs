@@ -1,0 +1,83 @@
+//! A deploy's plan when a dry run cannot read AWS: nothing about the group is
+//! known, so the plan lists the changes every deploy of this strategy makes, with
+//! what is not known left out (null in JSON, described in the text) instead of
+//! made up. The reads are in the plan already, recorded by the reader.
+
+use serde_json::json;
+
+use crate::effect::{GroupChange, ParameterChange, TemplateChange, TemplatePin};
+use crate::error::Result;
+use crate::model::Strategy;
+use crate::provenance::tag;
+use crate::report::Outcome;
+
+use super::deployment::Deployment;
+
+pub async fn plan(d: &Deployment<'_>) -> Result<Outcome> {
+    let (region, group) = (d.region().clone(), d.group().clone());
+    let lock = super::lock::name(d)?;
+    d.apply(ParameterChange::TakeLock {
+        region: region.clone(),
+        name: lock.clone(),
+        holder: format!("this run, deploying {}", d.subject()),
+    })
+    .await?;
+    if d.rollout.strategy != Strategy::BlueGreen && d.rollout.via_terraform.is_none() {
+        d.apply(TemplateChange::CreateVersion {
+            region: region.clone(),
+            template: None,
+            source_version: None,
+            source: None,
+            ami_id: d.image().cloned(),
+            description: format!("kiln {} {}", d.command.as_str(), d.subject()),
+        })
+        .await?;
+    }
+    // An instance refresh's or a new group's spec needs the group's settings, so
+    // those strategies' own steps are not planned here.
+    if d.rollout.strategy != Strategy::BlueGreen {
+        d.apply(GroupChange::Update {
+            region: region.clone(),
+            group: group.clone(),
+            template: Some(TemplatePin {
+                id: None,
+                version: None,
+            }),
+            capacity: None,
+        })
+        .await?;
+    }
+    if d.rollout.strategy == Strategy::Rolling {
+        d.apply(GroupChange::ReplaceInstance {
+            region: region.clone(),
+            instance: None,
+            decrement: false,
+        })
+        .await?;
+    }
+    if d.rollout.promote {
+        let production = &d.ctx.config.channels.production;
+        let version = d.entry.as_ref().map(|e| e.version);
+        d.apply(d.registry.promote(d.reference.role, version, production))
+            .await?;
+    }
+    d.apply(GroupChange::Untag {
+        region: region.clone(),
+        group,
+        key: tag::DEPLOY_LOCK.into(),
+    })
+    .await?;
+    d.apply(ParameterChange::ReleaseLock { region, name: lock })
+        .await?;
+    Ok(Outcome {
+        json: json!({
+            "command": d.command.as_str(),
+            "asg": d.group(),
+            "strategy": d.rollout.strategy,
+            "reference": d.reference.to_string(),
+            "ami_id": d.image(),
+            "launch_template_version": null,
+        }),
+        ..Outcome::default()
+    })
+}
