@@ -160,6 +160,24 @@ fn deploy_and_rollback_dry_runs_on_a_laptop_without_credentials_plan_their_reads
         rollback.stdout,
         "dry run: nothing was changed; the plan:\n  would read  ssm:GetParameterHistory /kiln/shop/app (no AWS credentials)\n"
     );
+    let args = ["--app", "shop", "--dry-run", "deploy", "--asg", "web"];
+    let deploy = offline().args(args).run().ok();
+    // Nothing can be read, so nothing is made up: the writes every rolling deploy
+    // makes, with what is not known described.
+    assert_eq!(
+        deploy.stdout,
+        "dry run: nothing was changed; the plan:
+  would read  ssm:GetParameter app:tested of /kiln/shop/app (no AWS credentials)
+  would read  autoscaling:DescribeAutoScalingGroups web (no AWS credentials)
+  would run   ssm:PutParameter /kiln/shop/deploy-lock/web in us-east-1 (no overwrite): this run, deploying app:tested
+  would run   ec2:CreateLaunchTemplateVersion (the group's launch template) in us-east-1: the current version's settings with image=(the AMI the reference resolves to)
+  would run   autoscaling:UpdateAutoScalingGroup web in us-east-1: launch-template=(the group's) version=(the new version)
+  would run   autoscaling:TerminateInstanceInAutoScalingGroup (each instance not on the new version, batch by batch) in us-east-1 (the group launches a replacement)
+  would run   ssm:LabelParameterVersion /kiln/shop/app in us-east-1: version=(the version the reference names) labels=production
+  would run   autoscaling:DeleteTags web in us-east-1: kiln:deploy-lock
+  would run   ssm:DeleteParameter /kiln/shop/deploy-lock/web in us-east-1
+"
+    );
     let deploy = offline()
         .args([
             "--app",
@@ -176,8 +194,32 @@ fn deploy_and_rollback_dry_runs_on_a_laptop_without_credentials_plan_their_reads
         .json();
     assert_eq!(deploy["command"], "deploy");
     assert_eq!(deploy["dry_run"], true);
+    assert_eq!(deploy["launch_template_version"], serde_json::Value::Null);
     assert_eq!(
         deploy["plan"][1]["what"],
         "autoscaling:DescribeAutoScalingGroups web"
+    );
+    // The same action names as the text: the new version is null, not 0.
+    let actions: Vec<&str> = deploy["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "ssm:PutParameter",
+            "ec2:CreateLaunchTemplateVersion",
+            "autoscaling:UpdateAutoScalingGroup",
+            "autoscaling:TerminateInstanceInAutoScalingGroup",
+            "ssm:LabelParameterVersion",
+            "autoscaling:DeleteTags",
+            "ssm:DeleteParameter",
+        ]
+    );
+    assert_eq!(
+        deploy["plan"][4]["template"]["version"],
+        serde_json::Value::Null
     );
 }

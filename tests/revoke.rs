@@ -94,3 +94,76 @@ fn revoke_needs_a_reason_and_refuses_another_apps_image() {
         .run()
         .fails(2, &format!("error: AMI {other} is tagged kiln:app=someone-else, not shop\n  help: publish it under the app and role its tags name, or fix its kiln:* tags\n"));
 }
+
+#[test]
+fn a_dry_run_revoke_says_only_what_it_would_do() {
+    let app = unique_app("revoke-dry");
+    let image = emulator().create_image(
+        &format!("{app}-app"),
+        &[("kiln:app", &app), ("kiln:role", "app")],
+    );
+    kiln_ok(["--app", &app, "publish", "app", &image]);
+    kiln_ok(["--app", &app, "promote", "app:1", "--to", "tested"]);
+    let region = crate::harness::REGION;
+
+    let planned = kiln_ok([
+        "--app",
+        &app,
+        "--dry-run",
+        "revoke",
+        "app:tested",
+        "--reason",
+        "bad",
+    ]);
+    let lines: Vec<&str> = planned.stdout.lines().collect();
+    // No "revoked …" or "channels now empty" above the plan: nothing was revoked.
+    assert_eq!(lines[0], "dry run: nothing was changed; the plan:");
+    assert_eq!(
+        lines[1],
+        format!(
+            "  would run   ssm:UnlabelParameterVersion /kiln/{app}/app in {region}: version=1 labels=tested"
+        )
+    );
+    assert!(
+        lines[2].starts_with(&format!(
+            "  would run   ec2:CreateTags {image} in {region}: kiln:revoked=bad kiln:revoked-at="
+        )),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(
+        lines[3],
+        format!("  would run   ec2:EnableImageDeprecation {image} in {region}: now")
+    );
+    assert_eq!(lines.len(), 4, "{}", planned.stdout);
+    assert!(!emulator().image_tags(&image).contains_key("kiln:revoked"));
+
+    // --undo: the JSON plan names the same action as the text plan.
+    kiln_ok(["--app", &app, "revoke", "app:tested", "--reason", "bad"]);
+    let text = kiln_ok(["--app", &app, "--dry-run", "revoke", &image, "--undo"]);
+    assert_eq!(
+        text.stdout,
+        format!(
+            "dry run: nothing was changed; the plan:\n  would run   ec2:DeleteTags {image} in {region}: kiln:revoked kiln:revoked-at\n  would run   ec2:DisableImageDeprecation {image} in {region}\n"
+        )
+    );
+    let json = kiln_ok([
+        "--app",
+        &app,
+        "--dry-run",
+        "--output",
+        "json",
+        "revoke",
+        &image,
+        "--undo",
+    ])
+    .json();
+    let actions: Vec<&str> = json["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["ec2:DeleteTags", "ec2:DisableImageDeprecation"]);
+    assert_eq!(json["dry_run"], true);
+}

@@ -93,17 +93,12 @@ pub async fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
             let entry = unknown_offline(registry.resolve_usable(&reference).await)?;
             (reference, entry)
         }
-        None => match unknown_offline(previous_production(ctx, &registry).await)? {
-            Some((reference, entry)) => (reference, Some(entry)),
-            // Without AWS access the image is not known: the plan says what is read.
-            None => (
-                ImageRef {
-                    role: crate::model::Role::App,
-                    selector: crate::model::Selector::Channel(production.clone()),
-                },
-                None,
-            ),
-        },
+        // Without AWS access there is no telling which image that is: the plan
+        // ends at the history read.
+        None => {
+            let (reference, entry) = previous_production(ctx, &registry).await?;
+            (reference, Some(entry))
+        }
     };
     // The tested gate is skipped for images that were in production before; any
     // other image must be on the tested channel, as for a deploy.
