@@ -13,25 +13,11 @@ use crate::teardown::Temporary;
 
 use super::settings::Rollout;
 
-/// The parameter that is the lock on a group of an app.
+/// The parameter that is the lock on a group of an app (the registry knows where).
 pub fn name(ctx: &Context, rollout: &Rollout) -> Result<String> {
-    let safe: String = rollout
-        .group
-        .as_str()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Ok(format!(
-        "{}/{}/deploy-lock/{safe}",
-        ctx.config.prefix,
-        ctx.config.app()?
-    ))
+    Ok(ctx
+        .registry(&rollout.region)?
+        .lock_parameter(&rollout.group))
 }
 
 /// Takes the lock for this run, or says who holds it. Returns the held lock, which the

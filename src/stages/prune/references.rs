@@ -57,9 +57,8 @@ pub async fn read(
             .or_default()
             .extend(found.iter().map(|r| r.to_string()));
     }
-    let locks = format!("{}/{}/deploy-lock", ctx.config.prefix, ctx.config.app()?);
     let ami = Regex::new(r"ami-[0-9a-f]{8,17}").expect("a valid pattern");
-    for (name, holder) in ctx.aws_ssm(region).values_under(&locks).await? {
+    for (name, holder) in registry.deploy_locks().await? {
         for found in ami.find_iter(&holder) {
             references
                 .entry(AmiId::from_aws(found.as_str()))
