@@ -86,7 +86,10 @@ pub async fn run(ctx: &Context, args: &BakeArgs) -> Result<Outcome> {
         false => ctx
             .effects
             .read(
-                format!("ec2:DescribeImages tagged kiln:inputs-hash={hash} in {region}"),
+                format!(
+                    "ec2:DescribeImages tagged {}={hash} in {region}",
+                    crate::provenance::tag::INPUTS_HASH
+                ),
                 registry.baked_with(role, &hash),
             )
             .await?

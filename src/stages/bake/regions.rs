@@ -158,7 +158,10 @@ impl Copies<'_> {
             None => ctx
                 .effects
                 .read(
-                    format!("ec2:DescribeImages tagged kiln:inputs-hash={hash} in {target}"),
+                    format!(
+                        "ec2:DescribeImages tagged {}={hash} in {target}",
+                        crate::provenance::tag::INPUTS_HASH
+                    ),
                     registry.baked_with(role, hash),
                 )
                 .await?
