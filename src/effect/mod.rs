@@ -19,8 +19,8 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::aws::Aws;
-use crate::aws::instances::LaunchSpec;
-use crate::aws::run_command::{SHELL_DOCUMENT, Sent};
+use crate::aws::ec2::LaunchSpec;
+use crate::aws::ssm::{SHELL_DOCUMENT, Sent};
 use crate::error::Result;
 use crate::model::{AmiId, Channel, InstanceId, ParameterName, Region, Span, Version};
 use crate::tools::{self, Finished, ToolCommand};

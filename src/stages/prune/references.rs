@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use regex::Regex;
 
 use super::plan::References;
-use crate::aws::inventory::Reference;
+use crate::aws::ec2::Reference;
 use crate::context::Context;
 use crate::error::Result;
 use crate::model::{AmiId, Region, Role};

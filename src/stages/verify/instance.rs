@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{Target, remote};
-use crate::aws::instances::LaunchSpec;
-use crate::aws::run_command::{Invocation, Sent};
+use crate::aws::ec2::LaunchSpec;
+use crate::aws::ssm::{Invocation, Sent};
 use crate::cli::VerifyArgs;
 use crate::config::flag_or;
 use crate::context::Context;
