@@ -10,8 +10,13 @@ use serde::Serialize;
 
 use crate::model::{AmiId, AppName, Role, Version};
 
-/// The tags kiln reads and writes on images.
+/// The name of every tag kiln reads or writes, on images, verify instances and
+/// Auto Scaling groups: the only place that spells them.
 pub mod tag {
+    /// What every kiln tag name starts with; other tags are the user's.
+    pub const PREFIX: &str = "kiln:";
+
+    /// The app an image, verify instance or blue-green group belongs to.
     pub const APP: &str = "kiln:app";
     pub const ROLE: &str = "kiln:role";
     pub const GIT_SHA: &str = "kiln:git-sha";
@@ -19,12 +24,49 @@ pub mod tag {
     pub const BASE_AMI: &str = "kiln:base-ami";
     pub const BASE_VERSION: &str = "kiln:base-version";
     pub const INPUTS_HASH: &str = "kiln:inputs-hash";
+    /// Why an image was revoked; with `REVOKED_AT`, when.
     pub const REVOKED: &str = "kiln:revoked";
+    pub const REVOKED_AT: &str = "kiln:revoked-at";
     /// When the image last went to production (a successful deploy): the images
     /// `kiln rollback` may return to without passing the tested gate again.
     pub const DEPLOYED: &str = "kiln:deployed";
     /// On an Auto Scaling group while a deploy holds it: who, and until when.
     pub const DEPLOY_LOCK: &str = "kiln:deploy-lock";
+
+    /// On a verify instance: why it exists (`verify`), the run that launched it,
+    /// when a crashed run's leftover may be terminated, and the image it tests.
+    pub const PURPOSE: &str = "kiln:purpose";
+    pub const RUN_ID: &str = "kiln:run-id";
+    pub const EXPIRES: &str = "kiln:expires";
+    pub const AMI: &str = "kiln:ami";
+
+    /// On the groups of one blue-green service: the `--asg` name they share,
+    /// whether the group serves (`true`/`false`), and when it stopped serving.
+    pub const BLUE_GREEN: &str = "kiln:blue-green";
+    pub const LIVE: &str = "kiln:live";
+    pub const RETIRED: &str = "kiln:retired";
+
+    /// Every tag name above.
+    pub const ALL: &[&str] = &[
+        APP,
+        ROLE,
+        GIT_SHA,
+        BUILD_URL,
+        BASE_AMI,
+        BASE_VERSION,
+        INPUTS_HASH,
+        REVOKED,
+        REVOKED_AT,
+        DEPLOYED,
+        DEPLOY_LOCK,
+        PURPOSE,
+        RUN_ID,
+        EXPIRES,
+        AMI,
+        BLUE_GREEN,
+        LIVE,
+        RETIRED,
+    ];
 }
 
 /// The longest tag value EC2 accepts.
@@ -256,6 +298,23 @@ mod tests {
             record.build_url.as_deref(),
             Some("https://jenkins.local/job/shop/12/")
         );
+    }
+
+    /// The longest tag key EC2 and Auto Scaling accept.
+    const MAX_TAG_KEY: usize = 128;
+
+    #[test]
+    fn tag_names_are_distinct_kiln_names_aws_accepts() {
+        let mut seen = std::collections::BTreeSet::new();
+        for name in tag::ALL {
+            assert!(seen.insert(*name), "{name} is listed twice");
+            assert!(name.starts_with(tag::PREFIX), "{name} is not a kiln: tag");
+            assert!(name.len() > tag::PREFIX.len(), "{name} has no name");
+            assert!(name.chars().count() <= MAX_TAG_KEY, "{name} is too long");
+            // AWS reserves `aws:`; EC2 keys may not hold these.
+            assert!(!name.to_ascii_lowercase().starts_with("aws:"));
+        }
+        assert_eq!(tag::ALL.len(), 18);
     }
 
     #[test]

@@ -1,8 +1,11 @@
-//! The image registry: the only code that knows where AMI ids live.
+//! The image registry: the only code that knows SSM paths, where AMI ids live
+//! and where deploy locks live.
 //!
 //! One SSM parameter per app and role, `<prefix>/<app>/<role>`, in each region,
 //! holding that region's AMI id with DataType `aws:ec2:image`. Every publish is a
 //! new version (the history is the rollback list); channels are labels on versions.
+//! A deploy holds a group with `<prefix>/<app>/deploy-lock/<group>`, one level
+//! under the path prune scans for locks that still name an image.
 //! Reads happen here; changes are returned as `Change` values for `effect` to carry
 //! out, so dry-run sees exactly what a real run would do.
 
@@ -16,8 +19,8 @@ use crate::aws::ssm::IMAGE_DATA_TYPE;
 use crate::effect::{Change, ImageChange, ParameterChange, Reader};
 use crate::error::{Error, Result};
 use crate::model::{
-    AmiId, AppName, Channel, ImageRef, ParameterName, ParameterPrefix, Region, Role, Selector,
-    Timestamp, Version,
+    AmiId, AppName, Channel, GroupName, ImageRef, ParameterName, ParameterPrefix, Region, Role,
+    Selector, Timestamp, Version,
 };
 use crate::provenance::{Provenance, tag};
 use crate::ui::Ui;
@@ -74,6 +77,40 @@ impl Registry {
 
     pub fn parameter(&self, role: Role) -> ParameterName {
         ParameterName::new(format!("{}/{}/{}", self.prefix, self.app, role))
+    }
+
+    /// The path holding every deploy lock of this app, one level deep.
+    pub fn locks_path(&self) -> String {
+        format!("{}/{}/deploy-lock", self.prefix, self.app)
+    }
+
+    /// The parameter that is the deploy lock on `group`, directly under
+    /// `locks_path`; a character SSM does not allow in a name becomes `_`.
+    pub fn lock_parameter(&self, group: &GroupName) -> String {
+        let safe: String = group
+            .as_str()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("{}/{safe}", self.locks_path())
+    }
+
+    /// Every deploy lock of this app in this region, by parameter name, with the
+    /// holder text it stores.
+    pub async fn deploy_locks(&self) -> Result<Vec<(String, String)>> {
+        let path = self.locks_path();
+        let what = format!("ssm:GetParametersByPath {path}");
+        self.reader
+            .read(&self.region, what, |aws| async move {
+                aws.ssm.values_under(&path).await
+            })
+            .await
     }
 
     /// The version and AMI a reference points at, or an error that says which part
@@ -332,6 +369,54 @@ impl Registry {
                 version: version.0,
                 waited_secs: started.elapsed().as_secs(),
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Source;
+
+    fn registry() -> Registry {
+        let source = Source::Argument("test");
+        Registry::new(
+            AppName::parse("shop", &source).unwrap(),
+            ParameterPrefix::parse("/teams/web", &source).unwrap(),
+            Region::parse("eu-west-1", &source).unwrap(),
+            crate::effect::Effects::new(
+                crate::aws::Aws::new(aws_config::SdkConfig::builder().build()),
+                false,
+                None,
+            )
+            .reader()
+            .clone(),
+        )
+    }
+
+    #[test]
+    fn a_groups_lock_sits_one_level_under_the_path_prune_scans() {
+        let registry = registry();
+        assert_eq!(registry.locks_path(), "/teams/web/shop/deploy-lock");
+        for (group, lock) in [
+            ("web-prod", "/teams/web/shop/deploy-lock/web-prod"),
+            ("web prod/2", "/teams/web/shop/deploy-lock/web_prod_2"),
+        ] {
+            let group = GroupName::parse(group, &Source::Argument("--asg")).unwrap();
+            let name = registry.lock_parameter(&group);
+            assert_eq!(name, lock);
+            // GetParametersByPath without recursion lists exactly one level.
+            assert_eq!(name.rsplit_once('/').unwrap().0, registry.locks_path());
+        }
+    }
+
+    #[test]
+    fn locks_are_apart_from_the_image_parameters() {
+        let registry = registry();
+        for role in Role::ALL {
+            let parameter = registry.parameter(role).to_string();
+            assert!(!registry.locks_path().starts_with(&parameter));
+            assert!(!parameter.starts_with(&registry.locks_path()));
         }
     }
 }

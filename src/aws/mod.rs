@@ -2,23 +2,18 @@
 //!
 //! The same code talks to AWS, to a local emulator and (in dry-run) to nothing:
 //! only the `SdkConfig` differs. Retries, timeouts and the HTTP client are chosen
-//! here, once; SDK errors become kiln errors here, once. The files beside this one
-//! wrap one service each and return kiln's own types.
+//! here, once; SDK errors become kiln errors here, once. Each service kiln calls
+//! is one module beside this file (`ec2`, `ssm`, `autoscaling`, `elb`) holding all
+//! of its calls and returning kiln's own types; `calls`, `retry` and `mocked` serve
+//! every service.
 
 pub mod autoscaling;
 pub mod calls;
 pub mod ec2;
 pub mod elb;
-pub mod launch_templates;
-pub mod locks;
-pub mod retry;
-pub mod template_data;
-
-pub mod instances;
-pub mod inventory;
 #[cfg(test)]
 pub mod mocked;
-pub mod run_command;
+pub mod retry;
 pub mod ssm;
 
 use std::error::Error as StdError;
@@ -345,16 +340,6 @@ where
             message: innermost(&err),
         },
     }
-}
-
-/// EC2 tags as a map; a tag without a key is dropped, one without a value is empty.
-pub(crate) fn ec2_tags(
-    tags: Option<Vec<aws_sdk_ec2::types::Tag>>,
-) -> std::collections::BTreeMap<String, String> {
-    tags.unwrap_or_default()
-        .into_iter()
-        .filter_map(|t| Some((t.key?, t.value.unwrap_or_default())))
-        .collect()
 }
 
 /// The AWS error code of a service error, if the error is one.

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{Applied, made};
 use crate::aws::Aws;
-use crate::aws::instances::LaunchSpec;
-use crate::aws::run_command::SHELL_DOCUMENT;
+use crate::aws::ec2::LaunchSpec;
+use crate::aws::ssm::SHELL_DOCUMENT;
 use crate::error::Result;
 use crate::model::{InstanceId, Region, Span};
 

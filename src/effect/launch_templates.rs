@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{Applied, made};
 use crate::aws::Aws;
-use crate::aws::launch_templates::TemplateVersion;
+use crate::aws::ec2::TemplateVersion;
 use crate::error::Result;
 use crate::model::{AmiId, LaunchTemplateId, Region};
 

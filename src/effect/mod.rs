@@ -28,7 +28,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::aws::Aws;
-use crate::aws::run_command::Sent;
+use crate::aws::ssm::Sent;
 use crate::error::{Error, Result};
 use crate::model::{AmiId, InstanceId, Version};
 use crate::tools::{self, Finished, ToolCommand};

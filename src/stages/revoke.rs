@@ -16,8 +16,6 @@ use crate::model::{AmiId, ImageRef, Role, Timestamp};
 use crate::provenance::tag;
 use crate::report::Outcome;
 
-const REVOKED_AT: &str = "kiln:revoked-at";
-
 pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
@@ -83,7 +81,7 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
             tag::REVOKED.to_string(),
             crate::provenance::tag_value(&reason),
         ),
-        (REVOKED_AT.to_string(), Timestamp::now().rfc3339()),
+        (tag::REVOKED_AT.to_string(), Timestamp::now().rfc3339()),
     ]);
     ctx.effects
         .apply(registry.tag_image(Some(&ami), tags))
@@ -122,7 +120,7 @@ async fn undo(
             .apply(ImageChange::Untag {
                 region: region.clone(),
                 ami_id: ami.clone(),
-                keys: vec![tag::REVOKED.into(), REVOKED_AT.into()],
+                keys: vec![tag::REVOKED.into(), tag::REVOKED_AT.into()],
             })
             .await?;
         deprecate(ctx, region, ami, false).await;

@@ -11,14 +11,15 @@ use crate::effect::{Change, GroupChange};
 use crate::error::{Error, Result};
 use crate::model::{GroupName, Timestamp};
 use crate::poll::Poll;
+use crate::provenance::tag;
 use crate::teardown::Temporary;
 
 use super::deployment::{Convergence, Deployment};
 use super::template::{self, Versions};
 
-const SERVICE: &str = "kiln:blue-green";
-const LIVE: &str = "kiln:live";
-const RETIRED: &str = "kiln:retired";
+const SERVICE: &str = tag::BLUE_GREEN;
+const LIVE: &str = tag::LIVE;
+const RETIRED: &str = tag::RETIRED;
 
 pub async fn run(d: &Deployment<'_>, named: &Group) -> Result<(Versions, Convergence)> {
     let (ctx, rollout) = (d.ctx, d.rollout);
@@ -39,11 +40,11 @@ pub async fn run(d: &Deployment<'_>, named: &Group) -> Result<(Versions, Converg
     let mut tags = live
         .tags
         .iter()
-        .filter(|(k, _)| !k.starts_with("kiln:") && !k.starts_with("aws:"))
+        .filter(|(k, _)| !k.starts_with(tag::PREFIX) && !k.starts_with("aws:"))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect::<std::collections::BTreeMap<_, _>>();
     tags.insert(SERVICE.into(), rollout.group.to_string());
-    tags.insert("kiln:app".into(), ctx.config.app()?.to_string());
+    tags.insert(tag::APP.into(), ctx.config.app()?.to_string());
     let spec = NewGroup {
         name: name.clone(),
         template: versions.template.clone(),

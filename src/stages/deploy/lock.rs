@@ -12,26 +12,9 @@ use crate::teardown::Temporary;
 
 use super::deployment::Deployment;
 
-/// The parameter that is the lock on a group of an app.
+/// The parameter that is the lock on a group of an app (the registry knows where).
 pub fn name(d: &Deployment<'_>) -> Result<String> {
-    let (ctx, rollout) = (d.ctx, d.rollout);
-    let safe: String = rollout
-        .group
-        .as_str()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Ok(format!(
-        "{}/{}/deploy-lock/{safe}",
-        ctx.config.prefix,
-        ctx.config.app()?
-    ))
+    Ok(d.registry.lock_parameter(d.group()))
 }
 
 /// Takes the lock for this run, or says who holds it. Returns the held lock, which the

@@ -4,7 +4,7 @@
 //! kiln from the group's previous version) and continues with it.
 
 use crate::aws::autoscaling::Group;
-use crate::aws::launch_templates::TemplateVersion;
+use crate::aws::ec2::TemplateVersion;
 use crate::effect::{Applied, GroupChange, TemplateChange, TemplatePin};
 use crate::error::{Error, Result};
 use crate::model::LaunchTemplateId;

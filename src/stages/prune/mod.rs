@@ -119,7 +119,7 @@ pub async fn run(ctx: &Context, args: &PruneArgs) -> Result<Outcome> {
                     .tags
                     .get(tag::ROLE)
                     .cloned()
-                    .unwrap_or_else(|| "(no kiln:role)".into()),
+                    .unwrap_or_else(|| format!("(no {})", tag::ROLE)),
                 created: i.created,
                 base: i
                     .tags

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use regex::Regex;
 
 use super::plan::References;
-use crate::aws::inventory::Reference;
+use crate::aws::ec2::Reference;
 use crate::context::Context;
 use crate::error::Result;
 use crate::model::{AmiId, Region, Role};
@@ -64,16 +64,8 @@ pub async fn read(
             .or_default()
             .extend(found.iter().map(|r| r.to_string()));
     }
-    let locks = format!("{}/{}/deploy-lock", ctx.config.prefix, ctx.config.app()?);
     let ami = Regex::new(r"ami-[0-9a-f]{8,17}").expect("a valid pattern");
-    let held = ctx
-        .reader()
-        .read(region, format!("ssm:GetParametersByPath {locks}"), |aws| {
-            let locks = &locks;
-            async move { aws.ssm.values_under(locks).await }
-        })
-        .await?;
-    for (name, holder) in held {
+    for (name, holder) in registry.deploy_locks().await? {
         for found in ami.find_iter(&holder) {
             references
                 .entry(AmiId::from_aws(found.as_str()))

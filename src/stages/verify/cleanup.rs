@@ -8,6 +8,7 @@ use crate::context::Context;
 use crate::effect::InstanceChange;
 use crate::error::Result;
 use crate::model::{InstanceId, Timestamp};
+use crate::provenance::tag;
 use crate::report::{Outcome, Table};
 
 pub async fn run(ctx: &Context) -> Result<Outcome> {
@@ -17,13 +18,14 @@ pub async fn run(ctx: &Context) -> Result<Outcome> {
         .reader()
         .read(
             &region,
-            format!("ec2:DescribeInstances tagged kiln:purpose=verify kiln:app={app} in {region}"),
+            format!(
+                "ec2:DescribeInstances tagged {}=verify {}={app} in {region}",
+                tag::PURPOSE,
+                tag::APP
+            ),
             |aws| async move {
                 aws.ec2
-                    .live_instances_tagged(&[
-                        ("kiln:purpose", "verify"),
-                        ("kiln:app", app.as_str()),
-                    ])
+                    .live_instances_tagged(&[(tag::PURPOSE, "verify"), (tag::APP, app.as_str())])
                     .await
             },
         )
@@ -35,7 +37,7 @@ pub async fn run(ctx: &Context) -> Result<Outcome> {
     for instance in &found {
         let expires = instance
             .tags
-            .get("kiln:expires")
+            .get(tag::EXPIRES)
             .and_then(|t| Timestamp::parse_iso(t));
         // No readable expiry: kiln did not tag it so; treat it as expired.
         let due = expires.is_none_or(|at| at <= now);
@@ -48,11 +50,7 @@ pub async fn run(ctx: &Context) -> Result<Outcome> {
             "keep (still within its lifetime)"
         };
         let expires = expires.map_or("-".to_string(), |t| t.rfc3339());
-        let run = instance
-            .tags
-            .get("kiln:run-id")
-            .cloned()
-            .unwrap_or_default();
+        let run = instance.tags.get(tag::RUN_ID).cloned().unwrap_or_default();
         table.row(vec![
             instance.id.to_string(),
             instance.state.clone(),

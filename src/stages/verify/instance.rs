@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{Target, remote};
-use crate::aws::instances::LaunchSpec;
-use crate::aws::run_command::{Invocation, Sent};
+use crate::aws::ec2::LaunchSpec;
+use crate::aws::ssm::{Invocation, Sent};
 use crate::cli::VerifyArgs;
 use crate::config::flag_or;
 use crate::context::Context;
@@ -22,6 +22,7 @@ use crate::model::{
     SubnetId, Timestamp,
 };
 use crate::poll::Poll;
+use crate::provenance::tag;
 use crate::teardown::Temporary;
 
 /// How a live verify runs: `[verify]` in kiln.toml with the flags on top.
@@ -160,11 +161,11 @@ pub async fn run_goss(ctx: &Context, settings: &Settings, target: &Target) -> Re
             "Name".to_string(),
             format!("kiln-verify-{app}-{}", target.reference.role),
         ),
-        ("kiln:purpose".to_string(), "verify".to_string()),
-        ("kiln:app".to_string(), app.to_string()),
-        ("kiln:run-id".to_string(), run_id.to_string()),
-        ("kiln:expires".to_string(), expires.rfc3339()),
-        ("kiln:ami".to_string(), ami_id.to_string()),
+        (tag::PURPOSE.to_string(), "verify".to_string()),
+        (tag::APP.to_string(), app.to_string()),
+        (tag::RUN_ID.to_string(), run_id.to_string()),
+        (tag::EXPIRES.to_string(), expires.rfc3339()),
+        (tag::AMI.to_string(), ami_id.to_string()),
     ]);
     let spec = LaunchSpec {
         ami_id,

@@ -9,7 +9,7 @@
 
 use std::io::Read;
 
-use crate::aws::run_command::Invocation;
+use crate::aws::ssm::Invocation;
 use crate::model::Span;
 
 /// What the script prints before the payload.

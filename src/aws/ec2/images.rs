@@ -1,4 +1,5 @@
-//! EC2 calls kiln makes, returning kiln's types.
+//! Images: look them up, copy them between regions, tag, deprecate and remove
+//! them (with their snapshots), and list this account's own for `kiln prune`.
 //!
 //! Images are looked up with an `image-id` filter rather than `ImageIds`: with ids,
 //! one missing image fails the whole call; with the filter it is simply absent, so
@@ -6,12 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, Tag};
 
-use super::classify;
+use super::{Ec2, tag_filters, tags_from};
+use crate::aws::{classify, error_code};
 use crate::error::Result;
-use crate::model::{AmiId, Region, Timestamp};
+use crate::model::{AmiId, InstanceId, LaunchTemplateId, Region, Timestamp};
 
 /// The filter accepts at most this many values per call.
 const IDS_PER_CALL: usize = 195;
@@ -28,17 +29,38 @@ pub struct Image {
     pub snapshots: Vec<(String, i32)>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Ec2 {
-    pub(super) client: Client,
-    pub(super) endpoint: String,
+/// Where an image is referred to from outside the registry: found by
+/// `template_references`, `instance_references` and (Auto Scaling)
+/// `configuration_references`, for `kiln prune`. Each of those reads is paginated
+/// and collects image ids in one pass, so the number of calls grows with the
+/// number of pages (and launch templates), never with the number of images times
+/// the number of references.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reference {
+    TemplateVersion {
+        template: LaunchTemplateId,
+        version: i64,
+    },
+    LaunchConfiguration(String),
+    Instance {
+        id: InstanceId,
+        state: String,
+    },
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reference::TemplateVersion { template, version } => {
+                write!(f, "launch template {template} v{version}")
+            }
+            Reference::LaunchConfiguration(name) => write!(f, "launch configuration {name}"),
+            Reference::Instance { id, state } => write!(f, "instance {id} ({state})"),
+        }
+    }
 }
 
 impl Ec2 {
-    pub fn new(client: Client, endpoint: String) -> Self {
-        Self { client, endpoint }
-    }
-
     /// The images among `ids` that exist (in any state) and this account can see.
     pub async fn images(&self, ids: &[AmiId]) -> Result<Vec<Image>> {
         let mut images = Vec::new();
@@ -71,6 +93,23 @@ impl Ec2 {
             .describe_images()
             .owners("self")
             .set_filters(Some(filters))
+            .into_paginator()
+            .send();
+        let mut images = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ec2:DescribeImages", &self.endpoint, e))?;
+            images.extend(page.images.unwrap_or_default().into_iter().map(image_from));
+        }
+        Ok(images)
+    }
+
+    /// All images this account owns, in any state but deregistered.
+    pub async fn own_images(&self) -> Result<Vec<Image>> {
+        let mut pages = self
+            .client
+            .describe_images()
+            .owners("self")
+            .include_deprecated(true)
             .into_paginator()
             .send();
         let mut images = Vec::new();
@@ -137,21 +176,75 @@ impl Ec2 {
             .map_err(|e| classify("ec2:CreateTags", &self.endpoint, e))?;
         Ok(())
     }
+
+    pub async fn untag(&self, image: &AmiId, keys: &[&str]) -> Result<()> {
+        self.client
+            .delete_tags()
+            .resources(image.as_str())
+            .set_tags(Some(
+                keys.iter()
+                    .map(|k| Tag::builder().key(*k).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| classify("ec2:DeleteTags", &self.endpoint, e))?;
+        Ok(())
+    }
+
+    pub async fn deregister(&self, image: &AmiId) -> Result<()> {
+        match self
+            .client
+            .deregister_image()
+            .image_id(image.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if error_code(&err) == Some("InvalidAMIID.NotFound") => Ok(()),
+            Err(err) => Err(classify("ec2:DeregisterImage", &self.endpoint, err)),
+        }
+    }
+
+    pub async fn delete_snapshot(&self, snapshot: &str) -> Result<()> {
+        match self
+            .client
+            .delete_snapshot()
+            .snapshot_id(snapshot)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if error_code(&err) == Some("InvalidSnapshot.NotFound") => Ok(()),
+            Err(err) => Err(classify("ec2:DeleteSnapshot", &self.endpoint, err)),
+        }
+    }
+
+    /// Marks an image deprecated now (`true`), or no longer (`false`).
+    pub async fn deprecate(&self, image: &AmiId, deprecated: bool) -> Result<()> {
+        if deprecated {
+            let now = aws_smithy_types::DateTime::from_secs(crate::model::Timestamp::now().0);
+            self.client
+                .enable_image_deprecation()
+                .image_id(image.as_str())
+                .deprecate_at(now)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("ec2:EnableImageDeprecation", &self.endpoint, e))
+        } else {
+            self.client
+                .disable_image_deprecation()
+                .image_id(image.as_str())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("ec2:DisableImageDeprecation", &self.endpoint, e))
+        }
+    }
 }
 
-/// EC2 filters matching resources that carry every one of `tags`.
-pub(super) fn tag_filters(tags: &[(&str, &str)]) -> Vec<Filter> {
-    tags.iter()
-        .map(|(key, value)| {
-            Filter::builder()
-                .name(format!("tag:{key}"))
-                .values(*value)
-                .build()
-        })
-        .collect()
-}
-
-pub(super) fn image_from(image: aws_sdk_ec2::types::Image) -> Image {
+fn image_from(image: aws_sdk_ec2::types::Image) -> Image {
     Image {
         id: AmiId::from_aws(image.image_id.unwrap_or_default()),
         name: image.name,
@@ -163,7 +256,7 @@ pub(super) fn image_from(image: aws_sdk_ec2::types::Image) -> Image {
             .creation_date
             .as_deref()
             .and_then(Timestamp::parse_iso),
-        tags: super::ec2_tags(image.tags),
+        tags: tags_from(image.tags),
         snapshots: image
             .block_device_mappings
             .unwrap_or_default()

@@ -1,14 +1,14 @@
 //! SSM Run Command and the agent's registration: how `kiln verify` runs Goss on an
 //! instance without SSH, open ports or keys.
 //!
-//! Thin like `ssm`: it sends a shell script to one instance and reports the
+//! Thin like Parameter Store's calls: it sends a shell script to one instance and reports the
 //! invocation as SSM sees it; what the script does and what its output means is the
 //! verify stage's business.
 
 use aws_sdk_ssm::types::{CommandInvocationStatus, InstanceInformationStringFilter, PingStatus};
 
-use super::ssm::Ssm;
-use super::{classify, error_code};
+use super::Ssm;
+use crate::aws::{classify, error_code};
 use crate::error::Result;
 use crate::model::{CommandId, InstanceId, Span};
 

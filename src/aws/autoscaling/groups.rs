@@ -1,16 +1,16 @@
-//! Auto Scaling calls kiln makes to roll an image out: read a group with its
-//! instances, point it at a launch template version, replace instances, change
-//! capacity, tag it (the deploy lock), and drive instance refreshes.
+//! Auto Scaling groups: read one with its instances, point it at a launch
+//! template version, replace instances, change capacity, tag it (the deploy lock,
+//! blue-green), and create, detach and delete groups (blue-green).
 //!
 //! A group is read with one DescribeAutoScalingGroups call that lists its
 //! instances and the launch template version each was launched from.
 
 use std::collections::BTreeMap;
 
-use aws_sdk_autoscaling::Client;
-use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+use aws_sdk_autoscaling::types::Tag;
 
-use super::{classify, error_code};
+use super::{AutoScaling, template_spec};
+use crate::aws::{classify, error_code};
 use crate::error::Result;
 use crate::model::{GroupName, InstanceId, LaunchTemplateId, TargetGroupArn};
 
@@ -60,50 +60,7 @@ pub struct NewGroup {
     pub tags: BTreeMap<String, String>,
 }
 
-/// An instance refresh as Auto Scaling reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refresh {
-    pub id: String,
-    /// `Pending`, `InProgress`, `Successful`, `Failed`, `Cancelling`, `Cancelled`,
-    /// `RollbackInProgress`, `RollbackFailed`, `RollbackSuccessful`, `Baking`.
-    pub status: String,
-    pub percent: i32,
-    pub reason: Option<String>,
-}
-
-impl Refresh {
-    pub fn active(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "Pending" | "InProgress" | "Cancelling" | "RollbackInProgress" | "Baking"
-        )
-    }
-}
-
-/// What `StartInstanceRefresh` is asked to do.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RefreshSpec {
-    pub template: LaunchTemplateId,
-    pub version: i64,
-    pub min_healthy_percent: i32,
-    pub max_healthy_percent: Option<i32>,
-    pub instance_warmup: Option<i32>,
-    pub checkpoints: Vec<i32>,
-    pub skip_matching: bool,
-    pub auto_rollback: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct AutoScaling {
-    pub(super) client: Client,
-    pub(super) endpoint: String,
-}
-
 impl AutoScaling {
-    pub fn new(client: Client, endpoint: String) -> Self {
-        Self { client, endpoint }
-    }
-
     /// The group with its instances; `None` when there is no such group.
     pub async fn group(&self, name: &GroupName) -> Result<Option<Group>> {
         let output = self
@@ -161,12 +118,7 @@ impl AutoScaling {
             .update_auto_scaling_group()
             .auto_scaling_group_name(name.as_str());
         if let Some((id, version)) = template {
-            request = request.launch_template(
-                LaunchTemplateSpecification::builder()
-                    .launch_template_id(id.as_str())
-                    .version(version.to_string())
-                    .build(),
-            );
+            request = request.launch_template(template_spec(id, version));
         }
         if let Some((min, desired, max)) = capacity {
             request = request
@@ -232,23 +184,13 @@ impl AutoScaling {
             .iter()
             .map(|(k, v)| tag(&spec.name, k, v))
             .collect();
+        let version = spec.version.ok_or(crate::error::Error::Internal {
+            detail: "a group from a launch template version that was only planned".into(),
+        })?;
         self.client
             .create_auto_scaling_group()
             .auto_scaling_group_name(spec.name.as_str())
-            .launch_template(
-                LaunchTemplateSpecification::builder()
-                    .launch_template_id(spec.template.as_str())
-                    .version(
-                        spec.version.map(|v| v.to_string()).ok_or(
-                            crate::error::Error::Internal {
-                                detail:
-                                    "a group from a launch template version that was only planned"
-                                        .into(),
-                            },
-                        )?,
-                    )
-                    .build(),
-            )
+            .launch_template(template_spec(&spec.template, version))
             .min_size(spec.min)
             .max_size(spec.max)
             .desired_capacity(spec.desired)
@@ -297,85 +239,6 @@ impl AutoScaling {
             .send()
             .await
             .map_err(|e| classify("autoscaling:DeleteAutoScalingGroup", &self.endpoint, e))?;
-        Ok(())
-    }
-
-    /// The group's most recent instance refreshes, newest first.
-    pub async fn refreshes(&self, name: &GroupName) -> Result<Vec<Refresh>> {
-        let output = self
-            .client
-            .describe_instance_refreshes()
-            .auto_scaling_group_name(name.as_str())
-            .max_records(5)
-            .send()
-            .await
-            .map_err(|e| classify("autoscaling:DescribeInstanceRefreshes", &self.endpoint, e))?;
-        Ok(output
-            .instance_refreshes
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| Refresh {
-                id: r.instance_refresh_id.unwrap_or_default(),
-                status: r
-                    .status
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_else(|| "Unknown".into()),
-                percent: r.percentage_complete.unwrap_or_default(),
-                reason: r.status_reason,
-            })
-            .collect())
-    }
-
-    pub async fn start_refresh(&self, name: &GroupName, spec: &RefreshSpec) -> Result<String> {
-        use aws_sdk_autoscaling::types::{DesiredConfiguration, RefreshPreferences};
-        let preferences = RefreshPreferences::builder()
-            .min_healthy_percentage(spec.min_healthy_percent)
-            .set_max_healthy_percentage(spec.max_healthy_percent)
-            .set_instance_warmup(spec.instance_warmup)
-            .set_checkpoint_percentages(
-                Some(spec.checkpoints.clone()).filter(|c: &Vec<i32>| !c.is_empty()),
-            )
-            .skip_matching(spec.skip_matching)
-            .auto_rollback(spec.auto_rollback)
-            .build();
-        let output = self
-            .client
-            .start_instance_refresh()
-            .auto_scaling_group_name(name.as_str())
-            .desired_configuration(
-                DesiredConfiguration::builder()
-                    .launch_template(
-                        LaunchTemplateSpecification::builder()
-                            .launch_template_id(spec.template.as_str())
-                            .version(spec.version.to_string())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .preferences(preferences)
-            .send()
-            .await
-            .map_err(|e| classify("autoscaling:StartInstanceRefresh", &self.endpoint, e))?;
-        Ok(output.instance_refresh_id.unwrap_or_default())
-    }
-
-    pub async fn cancel_refresh(&self, name: &GroupName) -> Result<()> {
-        self.client
-            .cancel_instance_refresh()
-            .auto_scaling_group_name(name.as_str())
-            .send()
-            .await
-            .map_err(|e| classify("autoscaling:CancelInstanceRefresh", &self.endpoint, e))?;
-        Ok(())
-    }
-
-    pub async fn rollback_refresh(&self, name: &GroupName) -> Result<()> {
-        self.client
-            .rollback_instance_refresh()
-            .auto_scaling_group_name(name.as_str())
-            .send()
-            .await
-            .map_err(|e| classify("autoscaling:RollbackInstanceRefresh", &self.endpoint, e))?;
         Ok(())
     }
 }

@@ -1,18 +1,19 @@
-//! EC2 instance calls: the throwaway instance `kiln verify` launches, watches and
-//! terminates, and the search for leftovers of crashed runs.
+//! EC2 instances: the throwaway instance `kiln verify` launches, watches and
+//! terminates, the search for leftovers of crashed runs, and (for `kiln prune`)
+//! every instance that still exists, by the image it runs.
 //!
-//! Separate from `ec2` (images) because instances are what kiln must never leak:
-//! everything here is about launching one, knowing its state, and removing it.
+//! Instances are what kiln must never leak: everything here is about launching
+//! one, knowing its state, finding it again, and removing it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_ec2::types::{
     Filter, HttpTokensState, IamInstanceProfileSpecification, InstanceMetadataOptionsRequest,
     ResourceType, ShutdownBehavior, Tag, TagSpecification,
 };
 
-use super::classify;
-use super::ec2::Ec2;
+use super::{Ec2, Reference, tag_filters, tags_from};
+use crate::aws::{classify, error_code};
 use crate::error::Result;
 use crate::model::{
     AmiId, InstanceId, InstanceProfile, InstanceType, RunId, SecurityGroupId, SubnetId,
@@ -145,7 +146,7 @@ impl Ec2 {
         &self,
         tags: &[(&str, &str)],
     ) -> Result<Vec<TaggedInstance>> {
-        let mut filters = super::ec2::tag_filters(tags);
+        let mut filters = tag_filters(tags);
         filters.push(
             Filter::builder()
                 .name("instance-state-name")
@@ -174,7 +175,7 @@ impl Ec2 {
                         .and_then(|s| s.name)
                         .map(|n| n.as_str().to_string())
                         .unwrap_or_else(|| "unknown".into()),
-                    tags: super::ec2_tags(instance.tags),
+                    tags: tags_from(instance.tags),
                 });
             }
         }
@@ -194,8 +195,50 @@ impl Ec2 {
             .await
         {
             Ok(_) => Ok(()),
-            Err(err) if super::error_code(&err) == Some("InvalidInstanceID.NotFound") => Ok(()),
+            Err(err) if error_code(&err) == Some("InvalidInstanceID.NotFound") => Ok(()),
             Err(err) => Err(classify("ec2:TerminateInstances", &self.endpoint, err)),
         }
+    }
+
+    /// Every instance that still exists (not terminated), by its image.
+    pub async fn instance_references(
+        &self,
+        into: &mut BTreeMap<AmiId, BTreeSet<Reference>>,
+    ) -> Result<()> {
+        let mut pages = self
+            .client
+            .describe_instances()
+            .filters(
+                Filter::builder()
+                    .name("instance-state-name")
+                    .set_values(Some(LIVE_STATES.iter().map(|s| s.to_string()).collect()))
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ec2:DescribeInstances", &self.endpoint, e))?;
+            for instance in page
+                .reservations
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|r| r.instances.unwrap_or_default())
+            {
+                if let (Some(image), Some(id)) = (instance.image_id, instance.instance_id) {
+                    let state = instance
+                        .state
+                        .and_then(|s| s.name)
+                        .map(|n| n.as_str().to_string())
+                        .unwrap_or_default();
+                    into.entry(AmiId::from_aws(image))
+                        .or_default()
+                        .insert(Reference::Instance {
+                            id: InstanceId::from_aws(id),
+                            state,
+                        });
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -1,13 +1,16 @@
-//! Launch template versions: read the one a group runs, add one that pins an AMI.
+//! Launch template versions: read the one a group runs, add one that pins an AMI,
+//! and (for `kiln prune`) list every version of every template by its image.
 //!
 //! kiln never points a group at `$Latest` or `$Default`: each deploy adds a
 //! numbered version with the concrete AMI id, and the group is set to that number,
 //! so what runs is always visible in the group and a rollback is one number back.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use aws_sdk_ec2::types::ResponseLaunchTemplateData;
 
-use super::classify;
-use super::ec2::Ec2;
+use super::{Ec2, Reference, template_data};
+use crate::aws::{classify, error_code};
 use crate::error::Result;
 use crate::model::{AmiId, LaunchTemplateId};
 
@@ -38,7 +41,7 @@ impl Ec2 {
         let output = match result {
             Ok(output) => output,
             Err(err)
-                if super::error_code(&err).is_some_and(|c| {
+                if error_code(&err).is_some_and(|c| {
                     c.starts_with("InvalidLaunchTemplateId")
                         || c.starts_with("InvalidLaunchTemplateVersion")
                 }) =>
@@ -85,7 +88,7 @@ impl Ec2 {
             .launch_template_id(source.template.as_str())
             .source_version(source.number.to_string())
             .version_description(description.chars().take(255).collect::<String>())
-            .launch_template_data(super::template_data::with_image(&source.data, image))
+            .launch_template_data(template_data::with_image(&source.data, image))
             .send()
             .await
             .map_err(|e| classify("ec2:CreateLaunchTemplateVersion", &self.endpoint, e))?;
@@ -93,5 +96,53 @@ impl Ec2 {
             .launch_template_version
             .and_then(|v| v.version_number)
             .unwrap_or_default())
+    }
+
+    /// Every version of every launch template, by the image it names.
+    pub async fn template_references(
+        &self,
+        into: &mut BTreeMap<AmiId, BTreeSet<Reference>>,
+    ) -> Result<()> {
+        let mut templates = Vec::new();
+        let mut pages = self
+            .client
+            .describe_launch_templates()
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| classify("ec2:DescribeLaunchTemplates", &self.endpoint, e))?;
+            templates.extend(
+                page.launch_templates
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|t| t.launch_template_id),
+            );
+        }
+        for template in templates {
+            let mut pages = self
+                .client
+                .describe_launch_template_versions()
+                .launch_template_id(&template)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| {
+                    classify("ec2:DescribeLaunchTemplateVersions", &self.endpoint, e)
+                })?;
+                for version in page.launch_template_versions.unwrap_or_default() {
+                    let image = version.launch_template_data.and_then(|d| d.image_id);
+                    if let Some(image) = image {
+                        into.entry(AmiId::from_aws(image)).or_default().insert(
+                            Reference::TemplateVersion {
+                                template: LaunchTemplateId::from_aws(template.clone()),
+                                version: version.version_number.unwrap_or_default(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -1,14 +1,19 @@
-//! SSM Parameter Store calls kiln makes, returning kiln's types.
+//! Parameter Store: read a parameter, its history or every one under a path;
+//! put an image id; create one exclusively (the deploy lock's mutex) and delete
+//! it; attach and remove labels (channels).
 //!
 //! Thin: no knowledge of paths or channels (that is `registry`), but it knows SSM's
-//! limits and turns them into errors that say what to do.
+//! limits and turns them into errors that say what to do. Creating a parameter
+//! without overwrite either succeeds for exactly one caller or fails with
+//! ParameterAlreadyExists: two deploys that start at the same moment cannot both
+//! get the lock.
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_ssm::Client;
 use aws_sdk_ssm::types::{ParameterHistory, ParameterType};
 
-use super::{classify, error_code};
+use super::Ssm;
+use crate::aws::{classify, error_code};
 use crate::error::{Error, Result};
 use crate::model::{AmiId, Channel, ParameterName, Timestamp, Version};
 
@@ -36,17 +41,7 @@ pub struct ParameterVersion {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Ssm {
-    pub(super) client: Client,
-    pub(super) endpoint: String,
-}
-
 impl Ssm {
-    pub fn new(client: Client, endpoint: String) -> Self {
-        Self { client, endpoint }
-    }
-
     /// `GetParameter` with a name that may carry a selector (`name:3`, `name:label`).
     /// `None` when the parameter, version or label does not exist.
     pub async fn get(&self, name: &str) -> Result<Option<ParameterValue>> {
@@ -109,6 +104,27 @@ impl Ssm {
         Ok(Some(versions))
     }
 
+    /// The values of every parameter under `path` (one level), paginated.
+    pub async fn values_under(&self, path: &str) -> Result<Vec<(String, String)>> {
+        let mut pages = self
+            .client
+            .get_parameters_by_path()
+            .path(path)
+            .into_paginator()
+            .send();
+        let mut values = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ssm:GetParametersByPath", &self.endpoint, e))?;
+            values.extend(
+                page.parameters
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|p| Some((p.name?, p.value.unwrap_or_default()))),
+            );
+        }
+        Ok(values)
+    }
+
     /// Adds a version holding an AMI id. SSM refuses when it keeps 100 versions and
     /// the oldest carries a label; that refusal names the version and its labels.
     pub async fn put_image_id(
@@ -145,6 +161,33 @@ impl Ssm {
         }
     }
 
+    /// Creates `name` with `value` unless it exists; `false` when it does.
+    pub async fn create_exclusive(&self, name: &str, value: &str) -> Result<bool> {
+        let result = self
+            .client
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(ParameterType::String)
+            .overwrite(false)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if error_code(&err) == Some("ParameterAlreadyExists") => Ok(false),
+            Err(err) => Err(classify("ssm:PutParameter", &self.endpoint, err)),
+        }
+    }
+
+    /// Deletes a parameter; one that is already gone is not an error.
+    pub async fn delete(&self, name: &str) -> Result<()> {
+        match self.client.delete_parameter().name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(err) if error_code(&err) == Some("ParameterNotFound") => Ok(()),
+            Err(err) => Err(classify("ssm:DeleteParameter", &self.endpoint, err)),
+        }
+    }
+
     /// Attaches labels to a version; SSM moves a label that is on another version.
     pub async fn label(
         &self,
@@ -178,6 +221,24 @@ impl Ssm {
             Err(err) => Err(classify("ssm:LabelParameterVersion", &self.endpoint, err)),
         }
     }
+
+    /// Removes labels from a version; labels it does not carry are ignored.
+    pub async fn unlabel(
+        &self,
+        name: &ParameterName,
+        version: Version,
+        labels: &[Channel],
+    ) -> Result<()> {
+        self.client
+            .unlabel_parameter_version()
+            .name(name.as_str())
+            .parameter_version(version.0 as i64)
+            .set_labels(Some(labels.iter().map(|l| l.to_string()).collect()))
+            .send()
+            .await
+            .map_err(|e| classify("ssm:UnlabelParameterVersion", &self.endpoint, e))?;
+        Ok(())
+    }
 }
 
 fn is_not_found(code: Option<&str>) -> bool {
@@ -198,11 +259,12 @@ fn from_history(entry: ParameterHistory) -> ParameterVersion {
 }
 
 /// What the emulator cannot show: SSM's asynchronous validation of `aws:ec2:image`
-/// values, denied access and throttling. Tested at the SDK level with mocked
-/// responses (aws-smithy-mocks), through the same code that talks to AWS.
+/// values. Tested at the SDK level with mocked responses (aws-smithy-mocks),
+/// through the same code that talks to AWS.
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_ssm::Client;
     use aws_sdk_ssm::error::ErrorMetadata;
     use aws_sdk_ssm::operation::get_parameter::{GetParameterError, GetParameterOutput};
     use aws_sdk_ssm::types::Parameter;
@@ -281,80 +343,5 @@ mod tests {
             .unwrap();
         assert!(!readable);
         assert!(invalid.num_calls() >= 2);
-    }
-
-    fn failing_with(code: &'static str, message: &'static str) -> Ssm {
-        let rule = mock!(Client::get_parameter)
-            .sequence()
-            .error(move || {
-                GetParameterError::generic(
-                    ErrorMetadata::builder().code(code).message(message).build(),
-                )
-            })
-            .repeatedly()
-            .build();
-        Ssm::new(
-            mock_client!(aws_sdk_ssm, RuleMode::Sequential, [&rule]),
-            "https://ssm.eu-west-1.amazonaws.com".into(),
-        )
-    }
-
-    #[tokio::test]
-    async fn access_denied_names_the_operation_and_exits_5() {
-        let err = failing_with("AccessDeniedException", "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ssm:GetParameter")
-            .get("/kiln/shop/app")
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "access denied to ssm:GetParameter: User: arn:aws:iam::123456789012:user/ci is not authorized to perform: ssm:GetParameter"
-        );
-        assert_eq!(err.exit_code(), crate::error::exit::AWS);
-        assert_eq!(
-            err.help().unwrap(),
-            "grant the caller permission for ssm:GetParameter"
-        );
-    }
-
-    #[tokio::test]
-    async fn expired_credentials_are_a_credentials_error() {
-        let err = failing_with(
-            "ExpiredTokenException",
-            "The security token included in the request is expired",
-        )
-        .get("/kiln/shop/app")
-        .await
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "no usable AWS credentials: ExpiredTokenException: The security token included in the request is expired"
-        );
-        assert_eq!(err.exit_code(), crate::error::exit::AWS);
-    }
-
-    #[tokio::test]
-    async fn throttling_after_every_retry_says_so() {
-        let err = failing_with("ThrottlingException", "Rate exceeded")
-            .get("/kiln/shop/app")
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "AWS throttled ssm:GetParameter on every attempt: Rate exceeded"
-        );
-        assert_eq!(err.exit_code(), crate::error::exit::AWS);
-    }
-
-    #[tokio::test]
-    async fn other_service_errors_keep_the_aws_code_and_message() {
-        let err = failing_with("HierarchyLevelLimitExceededException", "too deep")
-            .get("/kiln/shop/app")
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "ssm:GetParameter failed: HierarchyLevelLimitExceededException: too deep"
-        );
-        assert_eq!(err.exit_code(), crate::error::exit::FAILED);
     }
 }
