@@ -61,6 +61,7 @@ pub async fn take(
             ),
             lock,
             region: region.to_string(),
+            by_refresh: true,
         });
     }
     let until = Timestamp(Timestamp::now().0 + rollout.timeout.as_secs() as i64 * 2 + 600);
@@ -100,6 +101,7 @@ pub async fn take(
                     holder: current,
                     lock,
                     region: region.to_string(),
+                    by_refresh: false,
                 });
             }
             Applied::Planned => return Ok(None),
@@ -127,6 +129,7 @@ pub async fn take(
         holder: "a deploy that keeps taking the lock".into(),
         lock,
         region: region.to_string(),
+        by_refresh: false,
     })
 }
 

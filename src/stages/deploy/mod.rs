@@ -77,6 +77,7 @@ pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
                 subject: subject(entry),
                 channel: tested.to_string(),
                 role: reference.role.to_string(),
+                rollback: false,
             });
         }
     }
@@ -130,6 +131,7 @@ pub async fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
                 subject: subject(entry),
                 channel: ctx.config.channels.tested.to_string(),
                 role: reference.role.to_string(),
+                rollback: true,
             });
         }
         ctx.ui.note(format!(
