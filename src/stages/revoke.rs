@@ -149,6 +149,6 @@ async fn deprecate(ctx: &Context, region: &crate::model::Region, ami: &AmiId, de
         deprecated,
     });
     if let Err(error) = ctx.effects.apply(change).await {
-        eprintln!("warning: EC2 deprecation of {ami} not changed: {error}");
+        crate::ui::warn(format!("EC2 deprecation of {ami} not changed: {error}"));
     }
 }
