@@ -119,6 +119,8 @@ pub enum Error {
     AmiNotFound {
         ami: String,
         region: String,
+        /// The id came from the registry (a reference resolved to it), not from the user.
+        from_registry: bool,
     },
     /// The AMI exists but is not in the `available` state.
     AmiNotAvailable {

@@ -35,10 +35,18 @@ pub(super) fn describe(error: &Error) -> Described {
             format!("channel `{channel}` of {parameter} is empty"),
             format!("promote a version first: `kiln promote {role}:VERSION --to {channel}`"),
         ),
-        AmiNotFound { ami, region } => Described::new(
+        AmiNotFound {
+            ami,
+            region,
+            from_registry,
+        } => Described::new(
             exit::NOT_FOUND,
             format!("AMI {ami} does not exist in {region}"),
-            "check the id and the region (--region); AMIs are regional",
+            if *from_registry {
+                "the registry points at an image that no longer exists: publish or promote another image"
+            } else {
+                "check the id and the region (--region); AMIs are regional"
+            },
         ),
         AmiNotAvailable { ami, state } => Described::new(
             exit::FAILED,

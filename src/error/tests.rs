@@ -45,6 +45,12 @@ fn one_of_each() -> Vec<Error> {
         Error::AmiNotFound {
             ami: s("ami-12345678"),
             region: s("eu-west-1"),
+            from_registry: false,
+        },
+        Error::AmiNotFound {
+            ami: s("ami-12345678"),
+            region: s("eu-west-1"),
+            from_registry: true,
         },
         Error::AmiNotAvailable {
             ami: s("ami-12345678"),
@@ -318,6 +324,7 @@ fn classes_map_to_documented_exit_codes() {
     let missing = Error::AmiNotFound {
         ami: "ami-12345678".into(),
         region: "eu-west-1".into(),
+        from_registry: false,
     };
     assert_eq!(missing.exit_code(), 4);
     let unreachable = Error::AwsUnreachable {
@@ -362,6 +369,24 @@ fn a_tool_failure_shows_its_last_lines_under_the_message() {
         err.to_string(),
         "packer failed with exit code 1; its last lines:\n  packer | first\n  packer | second\n  packer | third"
     );
+}
+
+#[test]
+fn an_image_gone_from_under_the_registry_is_not_a_mistyped_id() {
+    let gone = |from_registry| Error::AmiNotFound {
+        ami: "ami-12345678".into(),
+        region: "eu-west-1".into(),
+        from_registry,
+    };
+    assert_eq!(
+        gone(false).help().unwrap(),
+        "check the id and the region (--region); AMIs are regional"
+    );
+    assert_eq!(
+        gone(true).help().unwrap(),
+        "the registry points at an image that no longer exists: publish or promote another image"
+    );
+    assert_eq!(gone(true).to_string(), gone(false).to_string());
 }
 
 #[test]

@@ -37,6 +37,7 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
         .ok_or_else(|| Error::AmiNotFound {
             ami: ami.to_string(),
             region: region.to_string(),
+            from_registry: !args.target.starts_with("ami-"),
         })?;
     let app = ctx.config.app()?;
     if let Some(owner) = image.tags.get(tag::APP).filter(|o| *o != app.as_str()) {
