@@ -186,6 +186,7 @@ impl Registry {
             None => Err(Error::AmiNotFound {
                 ami: entry.ami_id.to_string(),
                 region: self.region.to_string(),
+                from_registry: true,
             }),
             Some(image) => match image.tags.get(tag::REVOKED) {
                 Some(reason) => Err(Error::Revoked {

@@ -117,16 +117,21 @@ pub fn in_github_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
-/// A GitHub Actions `::error` workflow command. GitHub requires `%`, CR and LF
-/// escaped in the message, and also `:` and `,` in a property such as the title.
+/// A GitHub Actions `::error` workflow command.
 pub fn error_annotation(title: &str, message: &str) -> String {
+    annotation("error", title, message)
+}
+
+/// A GitHub Actions workflow command of `level` (`error`, `warning`). GitHub requires
+/// `%`, CR and LF escaped in the message, and also `:` and `,` in a property such as the title.
+pub fn annotation(level: &str, title: &str, message: &str) -> String {
     let data = |text: &str| {
         text.replace('%', "%25")
             .replace('\r', "%0D")
             .replace('\n', "%0A")
     };
     let title = data(title).replace(':', "%3A").replace(',', "%2C");
-    format!("::error title={title}::{}", data(message))
+    format!("::{level} title={title}::{}", data(message))
 }
 
 fn github_file(var: &str) -> Option<PathBuf> {

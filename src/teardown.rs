@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Mutex;
 
 use crate::effect::{Change, Effects, GroupChange, InstanceChange, ParameterChange};
-use crate::error::{Error, Result};
+use crate::error::{Error, Leftover, Result};
 use crate::model::{GroupName, InstanceId, Region};
 
 /// Something that exists (or a state that lasts) only for one run.
@@ -98,6 +98,45 @@ impl Temporary {
     }
 }
 
+impl Temporary {
+    /// How a person removes it when kiln could not: the help of a failed cleanup.
+    fn by_hand(&self) -> String {
+        match self {
+            Temporary::VerifyInstance { region, id } => format!(
+                "terminate {id}: aws ec2 terminate-instances --instance-ids {id} --region {region} (it also shuts itself down at the end of its lifetime, and `kiln verify --cleanup` removes it once that has passed)"
+            ),
+            Temporary::DeployLock {
+                region,
+                name,
+                group,
+            } => format!(
+                "release the deploy lock: aws ssm delete-parameter --name {name} --region {region} (it also expires by itself), then untag the group: aws autoscaling delete-tags --tags ResourceId={group},ResourceType=auto-scaling-group,Key={} --region {region}",
+                crate::provenance::tag::DEPLOY_LOCK
+            ),
+            Temporary::RaisedCapacity {
+                region,
+                group,
+                original: (min, desired, max),
+            } => format!(
+                "restore the capacity of {group}: aws autoscaling update-auto-scaling-group --auto-scaling-group-name {group} --min-size {min} --desired-capacity {desired} --max-size {max} --region {region}"
+            ),
+            Temporary::NewGroup { region, group } => format!(
+                "delete the new group: aws autoscaling delete-auto-scaling-group --auto-scaling-group-name {group} --force-delete --region {region}"
+            ),
+            Temporary::Refresh { region, group } => format!(
+                "cancel the instance refresh: aws autoscaling cancel-instance-refresh --auto-scaling-group-name {group} --region {region}"
+            ),
+        }
+    }
+
+    fn leftover(&self) -> Leftover {
+        Leftover {
+            what: self.to_string(),
+            by_hand: self.by_hand(),
+        }
+    }
+}
+
 impl fmt::Display for Temporary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -163,7 +202,7 @@ impl Teardown {
                 Ok(()) => eprintln!("kiln: removed {thing}"),
                 Err(error) => {
                     detail = error.to_string();
-                    left.push(thing.to_string());
+                    left.push(thing.leftover());
                 }
             }
         }
@@ -179,5 +218,84 @@ impl Teardown {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Temporary>> {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cleanup_failed(left: &[Temporary]) -> Error {
+        Error::CleanupFailed {
+            left: left.iter().map(Temporary::leftover).collect(),
+            detail: "access denied".into(),
+            after: None,
+        }
+    }
+
+    const ARG: crate::error::Source = crate::error::Source::Argument("test");
+
+    fn region() -> Region {
+        Region::parse("eu-west-1", &ARG).unwrap()
+    }
+
+    fn group() -> GroupName {
+        GroupName::parse("web", &ARG).unwrap()
+    }
+
+    fn lock() -> Temporary {
+        Temporary::DeployLock {
+            region: region(),
+            name: "/kiln/shop/deploy-lock/web".into(),
+            group: group(),
+        }
+    }
+
+    #[test]
+    fn a_verify_instance_left_is_terminated_by_hand() {
+        let instance = Temporary::VerifyInstance {
+            region: region(),
+            id: InstanceId::parse("i-0123456789abcdef0", &ARG).unwrap(),
+        };
+        let err = cleanup_failed(&[instance]);
+        assert_eq!(
+            err.to_string(),
+            "could not remove verify instance i-0123456789abcdef0 in eu-west-1: access denied"
+        );
+        assert_eq!(
+            err.help().unwrap(),
+            "terminate i-0123456789abcdef0: aws ec2 terminate-instances --instance-ids i-0123456789abcdef0 --region eu-west-1 (it also shuts itself down at the end of its lifetime, and `kiln verify --cleanup` removes it once that has passed)"
+        );
+    }
+
+    #[test]
+    fn a_deploy_lock_left_is_released_not_terminated() {
+        let err = cleanup_failed(&[lock()]);
+        let help = err.help().unwrap();
+        assert_eq!(
+            help,
+            "release the deploy lock: aws ssm delete-parameter --name /kiln/shop/deploy-lock/web --region eu-west-1 (it also expires by itself), then untag the group: aws autoscaling delete-tags --tags ResourceId=web,ResourceType=auto-scaling-group,Key=kiln:deploy-lock --region eu-west-1"
+        );
+        assert!(!help.contains("instance"), "{help}");
+    }
+
+    #[test]
+    fn several_things_left_each_say_how() {
+        let refresh = Temporary::Refresh {
+            region: region(),
+            group: group(),
+        };
+        let err = cleanup_failed(&[refresh, lock()]);
+        assert_eq!(
+            err.to_string(),
+            "could not remove the instance refresh of web in eu-west-1 (cancelled), the deploy lock on web in eu-west-1: access denied"
+        );
+        let help = err.help().unwrap();
+        assert!(
+            help.starts_with(
+                "cancel the instance refresh: aws autoscaling cancel-instance-refresh --auto-scaling-group-name web --region eu-west-1; release the deploy lock: "
+            ),
+            "{help}"
+        );
     }
 }

@@ -187,6 +187,24 @@ impl Drop for Progress {
     }
 }
 
+/// The one way kiln warns: something did not happen, and the run goes on (a
+/// GitHub deployment record, an EC2 deprecation). On stderr as `warning: …`; in
+/// GitHub Actions also a `::warning` annotation, so it shows on the run's page
+/// and not only deep in its log. A free function: the effect gate warns too, and
+/// has no `Ui`.
+pub fn warn(message: impl AsRef<str>) {
+    let message = message.as_ref();
+    eprintln!("warning: {message}");
+    if crate::report::in_github_actions() {
+        eprintln!("{}", warning_annotation(message));
+    }
+}
+
+/// A warning as a GitHub Actions workflow command, escaped by the encoder errors use.
+fn warning_annotation(message: &str) -> String {
+    crate::report::annotation("warning", "kiln", message)
+}
+
 /// A console that is a log even on a terminal: Jenkins, or TERM=dumb.
 fn plain_console(var: &dyn Fn(&str) -> Option<String>) -> bool {
     var("JENKINS_URL").is_some_and(|v| !v.is_empty()) || var("TERM").is_some_and(|t| t == "dumb")
@@ -255,6 +273,14 @@ mod tests {
         assert!(!dumb.color && !dumb.interactive);
         let empty_jenkins = ui(true, true, &[("JENKINS_URL", "")]);
         assert!(empty_jenkins.color && empty_jenkins.interactive);
+    }
+
+    #[test]
+    fn a_warning_annotation_is_escaped_as_github_requires() {
+        assert_eq!(
+            warning_annotation("GitHub deployment of acme/shop not updated: 100% down\nretry"),
+            "::warning title=kiln::GitHub deployment of acme/shop not updated: 100%25 down%0Aretry"
+        );
     }
 
     #[test]

@@ -269,7 +269,7 @@ fn refusals_change_nothing() {
         .run()
         .fails(
             1,
-            &format!("error: AMI {} is revoked: CVE-2026-0001\n  help: publish or promote another image; if the revocation was a mistake, remove the AMI's kiln:revoked tag\n", s.new),
+            &format!("error: AMI {} is revoked: CVE-2026-0001\n  help: publish or promote another image; if the revocation was a mistake, `kiln revoke --undo {}` lifts it\n", s.new, s.new),
         );
     let group = emulator().group(&s.fleet.group).unwrap();
     assert_eq!(group.version, "1");

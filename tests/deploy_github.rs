@@ -143,6 +143,7 @@ fn an_unreachable_github_is_a_warning_not_a_failed_deploy() {
     let (app, _, group) = tested_service("deploy-github-down");
     let nowhere = format!("http://127.0.0.1:{}", free_port());
     let done = kiln()
+        .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_TOKEN", "ghs_faketoken")
         .env("GITHUB_REPOSITORY", "acme/shop")
         .args([
@@ -161,6 +162,14 @@ fn an_unreachable_github_is_a_warning_not_a_failed_deploy() {
     assert!(
         done.stderr.contains(&format!(
             "warning: GitHub deployment of acme/shop not updated: cannot reach GitHub at {nowhere}"
+        )),
+        "{}",
+        done.stderr
+    );
+    // In GitHub Actions the warning shows on the run's page too.
+    assert!(
+        done.stderr.contains(&format!(
+            "\n::warning title=kiln::GitHub deployment of acme/shop not updated: cannot reach GitHub at {nowhere}"
         )),
         "{}",
         done.stderr

@@ -195,13 +195,13 @@ fn revoked_and_foreign_images_are_refused() {
     kiln().args(["--app", &app, "publish", "app", &revoked]).run().fails(
         1,
         &format!(
-            "error: AMI {revoked} is revoked: CVE-2026-0001\n  help: publish or promote another image; if the revocation was a mistake, remove the AMI's kiln:revoked tag\n"
+            "error: AMI {revoked} is revoked: CVE-2026-0001\n  help: publish or promote another image; if the revocation was a mistake, `kiln revoke --undo {revoked}` lifts it\n"
         ),
     );
     kiln().args(["--app", &app, "publish", "app", &foreign]).run().fails(
         2,
         &format!(
-            "error: AMI {foreign} is tagged kiln:app=other, not {app}\n  help: publish it under the app and role its tags name, or fix its kiln:* tags\n"
+            "error: AMI {foreign} is tagged kiln:app=other, not {app}\n  help: pass --app other if you meant that app's image, or fix its kiln:app tag\n"
         ),
     );
     assert_eq!(emulator().snapshot(&app, &[&revoked, &foreign]), before);
@@ -224,8 +224,8 @@ fn promote_and_verify_refuse_a_revoked_image() {
     emulator().tag_image(&amis[2], "kiln:revoked", "CVE-2026-0003");
     let before = emulator().snapshot(&app, &[]);
     let expected = format!(
-        "error: AMI {} is revoked: CVE-2026-0003\n  help: publish or promote another image; if the revocation was a mistake, remove the AMI's kiln:revoked tag\n",
-        amis[2]
+        "error: AMI {} is revoked: CVE-2026-0003\n  help: publish or promote another image; if the revocation was a mistake, `kiln revoke --undo {}` lifts it\n",
+        amis[2], amis[2]
     );
     kiln()
         .args(["--app", &app, "promote", "app", "--to", "production"])

@@ -56,7 +56,7 @@ fn a_revoked_image_leaves_its_channels_and_every_stage_refuses_it() {
         .collect();
     assert!(labels.is_empty(), "{labels:?}");
     let refusal = format!(
-        "error: AMI {image} is revoked: CVE-2026-1234 in openssl\n  help: publish or promote another image; if the revocation was a mistake, remove the AMI's kiln:revoked tag\n"
+        "error: AMI {image} is revoked: CVE-2026-1234 in openssl\n  help: publish or promote another image; if the revocation was a mistake, `kiln revoke --undo {image}` lifts it\n"
     );
     kiln()
         .args(["--app", &app, "promote", "app:1", "--to", "tested"])
@@ -92,7 +92,7 @@ fn revoke_needs_a_reason_and_refuses_another_apps_image() {
     kiln()
         .args(["--app", "shop", "revoke", &other, "--reason", "x"])
         .run()
-        .fails(2, &format!("error: AMI {other} is tagged kiln:app=someone-else, not shop\n  help: publish it under the app and role its tags name, or fix its kiln:* tags\n"));
+        .fails(2, &format!("error: AMI {other} is tagged kiln:app=someone-else, not shop\n  help: pass --app someone-else if you meant that app's image, or fix its kiln:app tag\n"));
 }
 
 #[test]

@@ -240,7 +240,9 @@ impl Effects {
         match result {
             Ok(id) => id,
             Err(error) => {
-                eprintln!("warning: GitHub deployment of {repository} not updated: {error}");
+                crate::ui::warn(format!(
+                    "GitHub deployment of {repository} not updated: {error}"
+                ));
                 None
             }
         }

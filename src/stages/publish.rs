@@ -35,6 +35,7 @@ pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
             return Err(Error::AmiNotFound {
                 ami: ami.to_string(),
                 region: region.to_string(),
+                from_registry: false,
             });
         }
         Some(Some(image)) => {

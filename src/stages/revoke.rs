@@ -35,6 +35,7 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
         .ok_or_else(|| Error::AmiNotFound {
             ami: ami.to_string(),
             region: region.to_string(),
+            from_registry: !args.target.starts_with("ami-"),
         })?;
     let app = ctx.config.app()?;
     if let Some(owner) = image.tags.get(tag::APP).filter(|o| *o != app.as_str()) {
@@ -148,6 +149,6 @@ async fn deprecate(ctx: &Context, region: &crate::model::Region, ami: &AmiId, de
         ImageChange::Undeprecate { region, ami_id }
     };
     if let Err(error) = ctx.effects.apply(change).await {
-        eprintln!("warning: EC2 deprecation of {ami} not changed: {error}");
+        crate::ui::warn(format!("EC2 deprecation of {ami} not changed: {error}"));
     }
 }

@@ -106,6 +106,7 @@ pub async fn tested_gate(
     reference: &ImageRef,
     entry: &Entry,
     exempt: bool,
+    command: Command,
 ) -> Result<()> {
     if exempt {
         return Ok(());
@@ -123,5 +124,6 @@ pub async fn tested_gate(
         subject: subject(entry),
         channel: tested.to_string(),
         role: reference.role.to_string(),
+        rollback: command == Command::Rollback,
     })
 }

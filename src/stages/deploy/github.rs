@@ -24,9 +24,10 @@ pub async fn start(d: &Deployment<'_>) -> Record {
         .cloned()
         .or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()));
     let Some(commit) = commit else {
-        eprintln!(
-            "warning: no GitHub deployment recorded: the image has no kiln:git-sha tag and GITHUB_SHA is not set"
-        );
+        crate::ui::warn(format!(
+            "no GitHub deployment recorded: the image has no {} tag and GITHUB_SHA is not set",
+            crate::provenance::tag::GIT_SHA
+        ));
         return none;
     };
     let Ok(app) = ctx.config.app() else {

@@ -38,6 +38,7 @@ pub async fn take(d: &Deployment<'_>, run: &RunId) -> Result<Option<Temporary>> 
             ),
             lock,
             region: region.to_string(),
+            by_refresh: true,
         });
     }
     let until = Timestamp(Timestamp::now().0 + rollout.timeout.as_secs() as i64 * 2 + 600);
@@ -84,6 +85,7 @@ pub async fn take(d: &Deployment<'_>, run: &RunId) -> Result<Option<Temporary>> 
                     holder: current,
                     lock,
                     region: region.to_string(),
+                    by_refresh: false,
                 });
             }
             Applied::Planned => return Ok(None),
@@ -111,6 +113,7 @@ pub async fn take(d: &Deployment<'_>, run: &RunId) -> Result<Option<Temporary>> 
         holder: "a deploy that keeps taking the lock".into(),
         lock,
         region: region.to_string(),
+        by_refresh: false,
     })
 }
 

@@ -69,7 +69,15 @@ pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
     let registry = ctx.registry(&rollout.region)?;
     let entry = unknown_offline(registry.resolve_usable(&reference).await)?;
     if let Some(entry) = &entry {
-        tested_gate(ctx, &registry, &reference, entry, args.force).await?;
+        tested_gate(
+            ctx,
+            &registry,
+            &reference,
+            entry,
+            args.force,
+            Command::Deploy,
+        )
+        .await?;
     }
     let deployment = Deployment {
         ctx,
@@ -104,7 +112,15 @@ pub async fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
     // other image must be on the tested channel, as for a deploy.
     if let Some(entry) = &entry {
         let deployed_before = entry.image_tags.contains_key(tag::DEPLOYED);
-        tested_gate(ctx, &registry, &reference, entry, deployed_before).await?;
+        tested_gate(
+            ctx,
+            &registry,
+            &reference,
+            entry,
+            deployed_before,
+            Command::Rollback,
+        )
+        .await?;
         ctx.ui.note(format!(
             "rolling {} back to {} (was {production} before)",
             rollout.group,

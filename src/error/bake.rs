@@ -1,0 +1,67 @@
+//! The programs kiln runs (Packer for a bake, Terraform for `deploy --via
+//! terraform`) and a bake's publishing to several regions. Exit code 1.
+
+use super::{Described, Error, exit, misrouted};
+
+pub(super) fn describe(error: &Error) -> Described {
+    use Error::*;
+    match error {
+        ToolMissing { tool, detail } => Described::new(
+            exit::FAILED,
+            format!("cannot run {tool}: {detail}"),
+            match tool.as_str() {
+                "packer" => "install Packer (Debian/Ubuntu: `apt-get install packer`; or HashiCorp's release from developer.hashicorp.com/packer/install) and make sure it is on PATH".to_string(),
+                "terraform" => "install Terraform (developer.hashicorp.com/terraform/install) and make sure it is on PATH, or deploy without --via terraform".to_string(),
+                _ => format!("install {tool} and make sure it is on PATH"),
+            },
+        ),
+        ToolFailed { tool, code, tail } => Described::new(
+            exit::FAILED,
+            match code {
+                Some(code) => format!("{tool} failed with exit code {code}"),
+                None => format!("{tool} was killed by a signal"),
+            } + &last_lines(tool, tail),
+            if tool == "terraform" {
+                "the group was not changed; fix the stack (`terraform plan` shows what apply tried) and run kiln deploy again"
+            } else {
+                "nothing was published; fix the template or the build and run kiln again"
+            },
+        ),
+        NoArtifact { tail } => Described::new(
+            exit::FAILED,
+            "packer finished without reporting an AMI".to_string() + &last_lines("packer", tail),
+            "nothing was published; fix the template or the build and run kiln again",
+        ),
+        BadArtifact { problem } => Described::new(
+            exit::FAILED,
+            format!("cannot use what packer reported: {problem}"),
+            "nothing was published; fix the template or the build and run kiln again",
+        ),
+        Regions { published, failed } => {
+            let failed: Vec<String> = failed.iter().map(|(r, e)| format!("{r} ({e})")).collect();
+            let published = if published.is_empty() {
+                "no region".to_string()
+            } else {
+                published.join(", ")
+            };
+            Described::new(
+                exit::FAILED,
+                format!("published in {published}; failed in {}", failed.join(", ")),
+                "run the command again: regions already published keep their version, the others are retried",
+            )
+        }
+        other => misrouted("bake", other),
+    }
+}
+
+/// A tool's last lines, indented under the message (nothing if there are none).
+fn last_lines(tool: &str, tail: &[String]) -> String {
+    if tail.is_empty() {
+        return String::new();
+    }
+    let mut text = "; its last lines:".to_string();
+    for line in tail.iter().flat_map(|entry| entry.lines()) {
+        text.push_str(&format!("\n  {tool} | {line}"));
+    }
+    text
+}

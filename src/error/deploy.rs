@@ -1,0 +1,93 @@
+//! Deploys and rollbacks: the group, the tested gate, the deploy lock, a rollout
+//! that did not converge, nothing to roll back to.
+
+use super::{Described, Error, RollbackOutcome, exit, misrouted};
+
+pub(super) fn describe(error: &Error) -> Described {
+    use Error::*;
+    match error {
+        NoGroup => Described::new(
+            exit::USAGE,
+            "no Auto Scaling group given",
+            "pass --asg NAME, or set asg under [deploy] in kiln.toml",
+        ),
+        GroupNotFound { group, region } => Described::new(
+            exit::NOT_FOUND,
+            format!("no Auto Scaling group {group} in {region}"),
+            "check the name and the region (--region)",
+        ),
+        GroupWithoutTemplate { group } => Described::new(
+            exit::FAILED,
+            format!("Auto Scaling group {group} does not use a launch template"),
+            "kiln deploys groups that launch from a launch template (not a launch configuration or a mixed instances policy); move the group to a launch template first",
+        ),
+        NotTested {
+            subject,
+            channel,
+            role,
+            rollback,
+        } => Described::new(
+            exit::FAILED,
+            format!("{subject} is not on the {channel} channel"),
+            if *rollback {
+                format!(
+                    "verify it first (`kiln verify {role}:VERSION` promotes it to {channel}), or deploy it anyway with `kiln deploy {role}:VERSION --force`"
+                )
+            } else {
+                format!(
+                    "verify it first (`kiln verify {role}:VERSION` promotes it to {channel}), or pass --force to deploy it anyway"
+                )
+            },
+        ),
+        DeployLocked {
+            group,
+            holder,
+            lock,
+            region,
+            by_refresh,
+        } => Described::new(
+            exit::FAILED,
+            format!("another deploy holds Auto Scaling group {group}: {holder}"),
+            if *by_refresh {
+                format!(
+                    "wait for the instance refresh to finish, or cancel it: aws autoscaling cancel-instance-refresh --auto-scaling-group-name {group} --region {region}"
+                )
+            } else {
+                format!(
+                    "wait for it to finish; if its run is gone (a crashed job), the lock expires by itself, or remove it: aws ssm delete-parameter --name {lock} --region {region}"
+                )
+            },
+        ),
+        DeployFailed {
+            group,
+            detail,
+            rollback,
+        } => {
+            let failed = format!("deploy to {group} failed: {detail}");
+            match rollback {
+                RollbackOutcome::Done(version) => Described::new(
+                    exit::FAILED,
+                    format!("{failed}; rolled back to launch template version {version}"),
+                    "production was not moved; look at the new instances' health (target group health checks, the app's logs) and deploy a fixed image",
+                ),
+                RollbackOutcome::NotAsked => Described::new(
+                    exit::FAILED,
+                    format!("{failed}; not rolled back (--no-rollback)"),
+                    "the group was left on the new version (--no-rollback); production was not moved: `kiln rollback` returns to the production image",
+                ),
+                // The group is between versions: as for a failed cleanup, it needs a person.
+                RollbackOutcome::Failed(why) => Described::new(
+                    exit::CLEANUP,
+                    format!("{failed}; the rollback failed too: {why}"),
+                    "the group is between versions: check it in the console, then run `kiln rollback`",
+                ),
+            }
+        }
+        NothingToRollBack { detail } => Described::new(
+            exit::NOT_FOUND,
+            format!("nothing to roll back to: {detail}"),
+            "name the image to return to: `kiln rollback --to app:VERSION` (`kiln history app` lists them)",
+        ),
+        other => misrouted("deploy", other),
+    }
+}
