@@ -7,33 +7,24 @@
 
 use serde_json::json;
 
-use crate::cli::PromoteArgs;
+use crate::config::PromoteSettings;
 use crate::context::Context;
-use crate::error::{Error, Result, Source};
-use crate::model::{Channel, ImageRef, Selector};
+use crate::error::Result;
+use crate::model::Selector;
 use crate::report::Outcome;
 
-pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
-    let channels = ctx.config.channels.all();
-    let reference = ImageRef::parse(&args.reference, &Source::Argument("REF"), &channels)?;
-    let channel = channels
-        .iter()
-        .find(|c| c.as_str() == args.to)
-        .cloned()
-        .ok_or_else(|| Error::UnknownChannel {
-            channel: args.to.clone(),
-            known: channels.iter().map(Channel::to_string).collect(),
-        })?;
+pub async fn run(ctx: &Context, settings: &PromoteSettings) -> Result<Outcome> {
+    let (reference, channel) = (&settings.reference, &settings.channel);
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
     let parameter = registry.parameter(reference.role);
 
-    let entry = ctx.resolve_usable(&registry, &reference).await?;
+    let entry = ctx.resolve_usable(&registry, reference).await?;
     let current = ctx
         .effects
         .read(
             format!("ssm:GetParameter {parameter}:{channel}"),
-            registry.channel_version(reference.role, &channel),
+            registry.channel_version(reference.role, channel),
         )
         .await?
         .flatten();
@@ -53,7 +44,7 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
         ));
     } else {
         ctx.effects
-            .apply(registry.promote(reference.role, version, &channel))
+            .apply(registry.promote(reference.role, version, channel))
             .await?;
         if !ctx.effects.dry_run() {
             ctx.ui.note(format!(

@@ -3,25 +3,20 @@
 
 use serde_json::json;
 
-use crate::cli::ResolveArgs;
+use crate::config::ResolveSettings;
 use crate::context::Context;
-use crate::error::{Result, Source};
-use crate::model::ImageRef;
+use crate::error::Result;
 use crate::report::Outcome;
 
-pub async fn run(ctx: &Context, args: &ResolveArgs) -> Result<Outcome> {
-    let reference = ImageRef::parse(
-        &args.reference,
-        &Source::Argument("REF"),
-        &ctx.config.channels.all(),
-    )?;
+pub async fn run(ctx: &Context, settings: &ResolveSettings) -> Result<Outcome> {
+    let reference = &settings.reference;
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
     let what = format!(
         "ssm:GetParameter {reference} of {}",
         registry.parameter(reference.role)
     );
-    let Some(entry) = ctx.effects.read(what, registry.resolve(&reference)).await? else {
+    let Some(entry) = ctx.effects.read(what, registry.resolve(reference)).await? else {
         return Ok(Outcome {
             json: json!({ "reference": reference.to_string(), "ami_id": null }),
             ..Outcome::default()

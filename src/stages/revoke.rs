@@ -8,28 +8,22 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::cli::RevokeArgs;
+use crate::config::{RevokeSettings, RevokeTarget};
 use crate::context::Context;
 use crate::effect::{Change, ImageChange};
-use crate::error::{Error, Result, Source};
-use crate::model::{AmiId, ImageRef, Role, Timestamp};
+use crate::error::{Error, Result};
+use crate::model::{AmiId, Role, Timestamp};
 use crate::provenance::tag;
 use crate::report::Outcome;
 
 const REVOKED_AT: &str = "kiln:revoked-at";
 
-pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
+pub async fn run(ctx: &Context, settings: &RevokeSettings) -> Result<Outcome> {
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
-    let ami = if args.target.starts_with("ami-") {
-        AmiId::parse(&args.target, &Source::Argument("REF|AMI_ID"))?
-    } else {
-        let reference = ImageRef::parse(
-            &args.target,
-            &Source::Argument("REF|AMI_ID"),
-            &ctx.config.channels.all(),
-        )?;
-        registry.resolve(&reference).await?.ami_id
+    let ami = match &settings.target {
+        RevokeTarget::Ami(ami) => ami.clone(),
+        RevokeTarget::Reference(reference) => registry.resolve(reference).await?.ami_id,
     };
     let image = registry
         .image(&ami)
@@ -47,10 +41,10 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
             wanted: app.to_string(),
         });
     }
-    if args.undo {
+    if settings.undo {
         return undo(ctx, &region, &ami, image.tags.contains_key(tag::REVOKED)).await;
     }
-    let reason = args.reason.clone().unwrap_or_default();
+    let reason = settings.reason.clone();
 
     // Every labelled version that holds this image loses its labels.
     let mut emptied = Vec::new();

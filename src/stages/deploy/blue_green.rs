@@ -14,9 +14,9 @@ use crate::model::{AmiId, GroupName, Timestamp};
 use crate::poll::Poll;
 use crate::teardown::Temporary;
 
-use super::settings::Rollout;
 use super::template::{self, Versions};
 use super::watch::snapshot;
+use crate::config::Rollout;
 
 const SERVICE: &str = "kiln:blue-green";
 const LIVE: &str = "kiln:live";

@@ -7,7 +7,7 @@ use crate::effect::GithubCall;
 use crate::github::{DeployedImage, DeploymentId, DeploymentState, NewDeployment};
 use crate::registry::Entry;
 
-use super::settings::Rollout;
+use crate::config::Rollout;
 
 pub struct Record {
     id: Option<DeploymentId>,
@@ -28,7 +28,7 @@ pub async fn start(
         .image_tags
         .get(crate::provenance::tag::GIT_SHA)
         .cloned()
-        .or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()));
+        .or_else(|| ctx.config.ci.github_sha.clone());
     let Some(commit) = commit else {
         eprintln!(
             "warning: no GitHub deployment recorded: the image has no kiln:git-sha tag and GITHUB_SHA is not set"
@@ -83,7 +83,8 @@ impl Record {
         let (Some(id), Some(target)) = (self.id, &rollout.github) else {
             return;
         };
-        let log_url = run_url();
+        // This CI run's page, to link from the deployment.
+        let log_url = ctx.config.ci.provenance.build_url.clone();
         ctx.effects
             .github(
                 target,
@@ -96,9 +97,4 @@ impl Record {
             )
             .await;
     }
-}
-
-/// This CI run's page, to link from the deployment.
-fn run_url() -> Option<String> {
-    crate::provenance::Provenance::from_ci(&|name| std::env::var(name).ok()).build_url
 }

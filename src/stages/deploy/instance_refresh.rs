@@ -12,8 +12,8 @@ use crate::error::Result;
 use crate::poll::Poll;
 use crate::teardown::Temporary;
 
-use super::settings::Rollout;
 use super::template::Versions;
+use crate::config::Rollout;
 
 pub async fn run(
     ctx: &Context,

@@ -11,7 +11,7 @@ use crate::model::{RunId, Timestamp};
 use crate::provenance::tag;
 use crate::teardown::Temporary;
 
-use super::settings::Rollout;
+use crate::config::Rollout;
 
 /// The parameter that is the lock on a group of an app.
 pub fn name(ctx: &Context, rollout: &Rollout) -> Result<String> {
@@ -66,7 +66,7 @@ pub async fn take(
     let until = Timestamp(Timestamp::now().0 + rollout.timeout.as_secs() as i64 * 2 + 600);
     let holder = format!(
         "run {run} deploying {what}, by {}, until {}",
-        actor(),
+        actor(&ctx.config.ci),
         until.rfc3339()
     );
     for attempt in 0..2 {
@@ -131,13 +131,14 @@ pub async fn take(
 }
 
 /// Who is deploying, as CI names it.
-fn actor() -> String {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let (Some(repo), Some(run)) = (var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID")) {
+fn actor(ci: &crate::config::CiEnv) -> String {
+    if let (Some(repo), Some(run)) = (&ci.github_repository, &ci.github_run_id) {
         return format!("GitHub Actions {repo} run {run}");
     }
-    if let Some(url) = var("BUILD_URL") {
-        return format!("Jenkins {}", crate::provenance::without_credentials(&url));
+    if let Some(url) = &ci.build_url {
+        return format!("Jenkins {}", crate::provenance::without_credentials(url));
     }
-    var("USER").map_or_else(|| "kiln".to_string(), |user| format!("{user} (kiln)"))
+    ci.user
+        .as_ref()
+        .map_or_else(|| "kiln".to_string(), |user| format!("{user} (kiln)"))
 }

@@ -12,7 +12,6 @@ mod github;
 mod instance_refresh;
 mod lock;
 mod rolling;
-mod settings;
 mod template;
 mod terraform;
 mod watch;
@@ -22,50 +21,23 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::aws::ec2::Image;
-use crate::cli::{DeployArgs, RollbackArgs};
+use crate::config::{DeploySettings, RollbackSettings, Rollout};
 use crate::context::Context;
 use crate::effect::Applied;
-use crate::error::{Error, Result, RollbackOutcome, Source};
+use crate::error::{Error, Result, RollbackOutcome};
 use crate::model::{ImageRef, RunId, Strategy, Timestamp};
 use crate::provenance::tag;
 use crate::registry::{Entry, Registry};
 use crate::report::Outcome;
 
-use settings::Rollout;
-
-pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
-    let rollout = Rollout::new(ctx, &args.rollout)?;
-    let rollout = match args.via.as_deref() {
-        None => rollout,
-        Some("terraform") => Rollout {
-            via_terraform: Some(
-                args.terraform_dir
-                    .clone()
-                    .unwrap_or_else(|| ctx.config.deploy.terraform_dir.clone()),
-            ),
-            ..rollout
-        },
-        Some(other) => {
-            return Err(Error::InvalidValue {
-                source: Source::Flag("--via"),
-                value: other.to_string(),
-                expected: "`terraform` (or leave it out: kiln makes the launch template version)"
-                    .into(),
-            });
-        }
-    };
-    let channels = ctx.config.channels.all();
+pub async fn deploy(ctx: &Context, settings: &DeploySettings) -> Result<Outcome> {
+    let rollout = settings.rollout.in_region(ctx.region());
     let tested = &ctx.config.channels.tested;
-    let default = format!("app:{tested}");
-    let reference = ImageRef::parse(
-        args.reference.as_deref().unwrap_or(&default),
-        &Source::Argument("REF"),
-        &channels,
-    )?;
+    let reference = settings.reference.clone();
     let registry = ctx.registry(&rollout.region)?;
     let entry = ctx.resolve_usable(&registry, &reference).await?;
     if let Some(entry) = &entry
-        && !args.force
+        && !settings.force
     {
         // `app:tested` (the default) was resolved through the label: no second read.
         let on_tested = match &reference.selector {
@@ -91,16 +63,14 @@ pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
     .await
 }
 
-pub async fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
-    let rollout = Rollout::new(ctx, &args.rollout)?;
-    let channels = ctx.config.channels.all();
+pub async fn rollback(ctx: &Context, settings: &RollbackSettings) -> Result<Outcome> {
+    let rollout = settings.rollout.in_region(ctx.region());
     let registry = ctx.registry(&rollout.region)?;
     let production = &ctx.config.channels.production;
-    let (reference, entry) = match &args.to {
-        Some(text) => {
-            let reference = ImageRef::parse(text, &Source::Flag("--to"), &channels)?;
-            let entry = ctx.resolve_usable(&registry, &reference).await?;
-            (reference, entry)
+    let (reference, entry) = match &settings.to {
+        Some(reference) => {
+            let entry = ctx.resolve_usable(&registry, reference).await?;
+            (reference.clone(), entry)
         }
         None => match ctx
             .effects

@@ -12,8 +12,8 @@ use crate::error::Result;
 use crate::poll::Poll;
 use crate::teardown::Temporary;
 
-use super::settings::Rollout;
 use super::watch::{Snapshot, snapshot};
+use crate::config::Rollout;
 
 /// What is in flight between two polls.
 enum Phase {

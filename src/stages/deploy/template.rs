@@ -10,7 +10,7 @@ use crate::effect::{Applied, Change, RolloutChange};
 use crate::error::{Error, Result};
 use crate::model::{AmiId, LaunchTemplateId};
 
-use super::settings::Rollout;
+use crate::config::Rollout;
 
 /// The version to roll out and the one to go back to on failure.
 #[derive(Debug, Clone)]

@@ -13,8 +13,8 @@ use crate::error::{Error, Result};
 use crate::model::AmiId;
 use crate::tools::ToolCommand;
 
-use super::settings::Rollout;
 use super::template::Versions;
+use crate::config::Rollout;
 
 pub async fn apply(
     ctx: &Context,

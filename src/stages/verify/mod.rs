@@ -15,9 +15,9 @@ mod remote;
 
 use serde_json::json;
 
-use crate::cli::VerifyArgs;
+use crate::config::{Goss, ImageVerify, VerifySettings};
 use crate::context::Context;
-use crate::error::{Error, Result, Source};
+use crate::error::{Error, Result};
 use crate::goss;
 use crate::model::{ImageRef, InstanceId, ParameterName};
 use crate::registry::{Entry, Registry};
@@ -33,23 +33,12 @@ struct Target {
     subject: String,
 }
 
-pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
-    if args.cleanup {
-        return cleanup::run(ctx).await;
-    }
-    let channels = ctx.config.channels.all();
-    let reference = ImageRef::parse(
-        args.reference.as_deref().unwrap_or("app"),
-        &Source::Argument("REF"),
-        &channels,
-    )?;
-    // Every flag and file is checked before anything is read or launched.
-    let live = match &args.results {
-        Some(_) => None,
-        None => Some(instance::Settings::new(ctx, args, reference.role)?),
+pub async fn run(ctx: &Context, settings: &VerifySettings) -> Result<Outcome> {
+    let args = match settings {
+        VerifySettings::Cleanup => return cleanup::run(ctx).await,
+        VerifySettings::Image(verify) => verify,
     };
-    let results_file = args.results.as_ref().map(read_results).transpose()?;
-
+    let reference = args.reference.clone();
     let registry = ctx.registry(&ctx.region())?;
     let entry = ctx.resolve_usable(&registry, &reference).await?;
     let target = Target {
@@ -62,11 +51,13 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
         entry,
     };
 
-    let (Some(settings), None) = (live, &results_file) else {
-        let output = results_file.unwrap_or_default();
-        return evaluate(ctx, args, &registry, &target, goss_results(&output), None).await;
+    let settings = match &args.goss {
+        Goss::Results(output) => {
+            return evaluate(ctx, args, &registry, &target, goss_results(output), None).await;
+        }
+        Goss::Instance(settings) => settings,
     };
-    let Some(ran) = instance::run_goss(ctx, &settings, &target).await? else {
+    let Some(ran) = instance::run_goss(ctx, settings, &target).await? else {
         // A dry run: the plan holds the launch, the command and the teardown.
         return Ok(Outcome {
             json: json!({
@@ -92,20 +83,6 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     outcome
 }
 
-fn read_results(path: &std::path::PathBuf) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::InputMissing {
-            path: path.clone(),
-            what: "Goss results file",
-            flag: "--results",
-        },
-        _ => Error::Io {
-            path: path.clone(),
-            message: format!("cannot read the Goss results: {e}"),
-        },
-    })
-}
-
 /// Goss's output as a report, or why it is unusable.
 fn goss_results(output: &str) -> Result<goss::Report, String> {
     goss::parse(output).map_err(|unusable| unusable.to_string())
@@ -114,7 +91,7 @@ fn goss_results(output: &str) -> Result<goss::Report, String> {
 /// The gate: reports in every format, then the promotion on a pass.
 async fn evaluate(
     ctx: &Context,
-    args: &VerifyArgs,
+    args: &ImageVerify,
     registry: &Registry,
     target: &Target,
     results: Result<goss::Report, String>,
@@ -143,7 +120,7 @@ async fn evaluate(
     if let Some(path) = &args.junit {
         write_junit(path, &goss::junit(&report, &suite))?;
     }
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+    if ctx.config.ci.github_actions {
         eprint!("{}", goss::annotations(&report));
     }
 
