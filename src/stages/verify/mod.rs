@@ -34,11 +34,11 @@ struct Target {
 }
 
 pub async fn run(ctx: &Context, settings: &VerifySettings) -> Result<Outcome> {
-    let args = match settings {
+    let verify = match settings {
         VerifySettings::Cleanup => return cleanup::run(ctx).await,
         VerifySettings::Image(verify) => verify,
     };
-    let reference = args.reference.clone();
+    let reference = verify.reference.clone();
     let registry = ctx.registry(&ctx.region())?;
     let entry = ctx.resolve_usable(&registry, &reference).await?;
     let target = Target {
@@ -51,9 +51,9 @@ pub async fn run(ctx: &Context, settings: &VerifySettings) -> Result<Outcome> {
         entry,
     };
 
-    let settings = match &args.goss {
+    let settings = match &verify.goss {
         Goss::Results(output) => {
-            return evaluate(ctx, args, &registry, &target, goss_results(output), None).await;
+            return evaluate(ctx, verify, &registry, &target, goss_results(output), None).await;
         }
         Goss::Instance(settings) => settings,
     };
@@ -69,7 +69,15 @@ pub async fn run(ctx: &Context, settings: &VerifySettings) -> Result<Outcome> {
         });
     };
     let results = ran.results.clone().and_then(|output| goss_results(&output));
-    let outcome = evaluate(ctx, args, &registry, &target, results, Some(&ran.instance)).await;
+    let outcome = evaluate(
+        ctx,
+        verify,
+        &registry,
+        &target,
+        results,
+        Some(&ran.instance),
+    )
+    .await;
     let failed = match &outcome {
         Ok(outcome) => outcome.failure.is_some(),
         Err(Error::VerifyBroken { .. }) => true,
@@ -91,7 +99,7 @@ fn goss_results(output: &str) -> Result<goss::Report, String> {
 /// The gate: reports in every format, then the promotion on a pass.
 async fn evaluate(
     ctx: &Context,
-    args: &ImageVerify,
+    verify: &ImageVerify,
     registry: &Registry,
     target: &Target,
     results: Result<goss::Report, String>,
@@ -108,7 +116,7 @@ async fn evaluate(
         Ok(report) => report,
         Err(detail) => {
             // CI test reporters show a broken image too, not just a missing report.
-            if let Some(path) = &args.junit {
+            if let Some(path) = &verify.junit {
                 write_junit(path, &goss::junit_broken(&suite, &detail))?;
             }
             return Err(Error::VerifyBroken {
@@ -117,7 +125,7 @@ async fn evaluate(
             });
         }
     };
-    if let Some(path) = &args.junit {
+    if let Some(path) = &verify.junit {
         write_junit(path, &goss::junit(&report, &suite))?;
     }
     if ctx.config.ci.github_actions {
@@ -127,7 +135,7 @@ async fn evaluate(
     let tested = &ctx.config.channels.tested;
     let passed = report.passed();
     let mut promoted = false;
-    if passed && !args.no_promote {
+    if passed && !verify.no_promote {
         let version = entry.as_ref().map(|e| e.version);
         let current = match entry {
             Some(_) => registry.channel_version(reference.role, tested).await?,
