@@ -3,15 +3,31 @@
 //! Precedence: flags > environment > file > defaults. This is the second step of
 //! argument parsing: `cli` holds raw strings; here each value is checked once and
 //! a bad one is reported with where it came from (flag, variable, or file and key)
-//! and what is allowed. The only I/O is reading the file.
+//! and what is allowed. `load` reads kiln.toml and the CI variables (`ci`) once;
+//! `settings` then turns one command's arguments into the typed value its stage
+//! runs on, before any AWS call. Their only I/O is reading kiln.toml and the input
+//! files a command names (a Goss spec, a template's existence).
 
+mod bake;
+mod ci;
 mod deploy;
+mod images;
+mod prune;
+mod settings;
 mod verify;
 
 use std::path::{Path, PathBuf};
 
-pub use deploy::DeployConfig;
-pub use verify::VerifyConfig;
+pub use bake::BakeSettings;
+pub use ci::{CiEnv, Env};
+pub use deploy::{DeployConfig, DeploySettings, RollbackSettings, Rollout, RolloutSettings};
+pub use images::{
+    HistorySettings, PromoteSettings, PublishSettings, ResolveSettings, RevokeSettings,
+    RevokeTarget,
+};
+pub use prune::PruneSettings;
+pub use settings::{Settings, settings};
+pub use verify::{Goss, ImageVerify, InstanceSettings, VerifyConfig, VerifySettings};
 
 use crate::aws::AwsSettings;
 use crate::cli::GlobalArgs;
@@ -86,6 +102,8 @@ pub struct Config {
     pub verbosity: u8,
     /// The kiln.toml that was read, if any.
     pub file: Option<PathBuf>,
+    /// GitHub Actions' and Jenkins' variables, read once here.
+    pub ci: CiEnv,
 }
 
 impl Config {
@@ -124,11 +142,11 @@ const TOP_KEYS: &[&str] = &[
 const CHANNEL_KEYS: &[&str] = &["tested", "production"];
 const BAKE_KEYS: &[&str] = &["base_template", "app_template", "ansible"];
 
-/// Builds the configuration. `env` looks up a variable (the process environment in
+/// Builds the configuration. `env` holds the variables (the process environment in
 /// production, a map in tests); an empty variable counts as unset, as CI systems
 /// often pass empty strings for inputs that were not given.
-pub fn load(flags: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
-    let var = |name: &str| env(name).filter(|v| !v.is_empty());
+pub fn load(flags: &GlobalArgs, env: &Env) -> Result<Config> {
+    let var = |name: &str| env.var(name);
 
     let file_path = match (&flags.config, var("KILN_CONFIG")) {
         (Some(path), _) => Some(require_file(path)?),
@@ -228,6 +246,7 @@ pub fn load(flags: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<
         output,
         verbosity: flags.verbose,
         file: file_path,
+        ci: CiEnv::read(env),
     })
 }
 
@@ -244,6 +263,15 @@ pub fn flag_or<T>(
         Some(text) => parse(text, &Source::Flag(flag)),
         None => Ok(otherwise),
     }
+}
+
+/// A whole number given as a flag.
+fn parse_count(value: &str, name: &'static str, expected: &str) -> Result<u64> {
+    value.parse::<u64>().map_err(|_| Error::InvalidValue {
+        source: Source::Flag(name),
+        value: value.to_string(),
+        expected: expected.to_string(),
+    })
 }
 
 /// A flag if given, else a variable; each parsed with its own source for messages.
@@ -459,7 +487,6 @@ fn describe(value: &toml::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn flags() -> GlobalArgs {
         GlobalArgs {
@@ -474,12 +501,8 @@ mod tests {
         }
     }
 
-    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| map.get(name).cloned()
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs)
     }
 
     fn file(text: &str) -> Result<FileValues> {

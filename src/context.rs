@@ -106,7 +106,8 @@ impl Context {
             output: None,
             verbose: 0,
         };
-        let config = crate::config::load(&flags, &|_| None).expect("a valid configuration");
+        let config = crate::config::load(&flags, &crate::config::Env::default())
+            .expect("a valid configuration");
         Self::with_aws(config, Ui::detect(), aws)
             .await
             .expect("mocked credentials")

@@ -79,30 +79,33 @@ impl GithubTarget {
     /// both set, or when `--github` (`enabled_flag`) asks for it; then a missing one is
     /// a usage error. The API is `--github-api-url` (`api_url_flag`), else
     /// `GITHUB_API_URL` (set by Actions on GitHub Enterprise), else api.github.com.
-    /// `env` looks a variable up; empty counts as unset.
+    /// `ci` holds those variables; blank counts as unset.
     pub fn from_env(
         enabled_flag: bool,
         api_url_flag: Option<&str>,
-        env: &dyn Fn(&str) -> Option<String>,
+        ci: &crate::config::CiEnv,
     ) -> Result<Option<GithubTarget>, Error> {
-        let var = |name: &str| env(name).filter(|value| !value.trim().is_empty());
-        let (token, repository) = match (var("GITHUB_TOKEN"), var("GITHUB_REPOSITORY")) {
-            (Some(token), Some(repository)) => (token, repository),
-            _ if enabled_flag => {
-                return Err(Error::InvalidValue {
-                    source: Source::Flag("--github"),
-                    value: "".into(),
-                    expected: "GITHUB_TOKEN and GITHUB_REPOSITORY in the environment".into(),
-                });
-            }
-            _ => return Ok(None),
-        };
-        let (owner, repo) = parse_repository(&repository)?;
-        let token = parse_token(&token)?;
+        fn set(value: Option<&str>) -> Option<&str> {
+            value.filter(|v| !v.trim().is_empty())
+        }
+        let (token, repository) =
+            match (set(ci.github_token()), set(ci.github_repository.as_deref())) {
+                (Some(token), Some(repository)) => (token, repository),
+                _ if enabled_flag => {
+                    return Err(Error::InvalidValue {
+                        source: Source::Flag("--github"),
+                        value: "".into(),
+                        expected: "GITHUB_TOKEN and GITHUB_REPOSITORY in the environment".into(),
+                    });
+                }
+                _ => return Ok(None),
+            };
+        let (owner, repo) = parse_repository(repository)?;
+        let token = parse_token(token)?;
         let api_url = match api_url_flag {
             Some(flag) => parse_api_url(flag, Source::Flag("--github-api-url"))?,
-            None => match var("GITHUB_API_URL") {
-                Some(url) => parse_api_url(&url, Source::Env("GITHUB_API_URL"))?,
+            None => match set(ci.github_api_url.as_deref()) {
+                Some(url) => parse_api_url(url, Source::Env("GITHUB_API_URL"))?,
                 None => DEFAULT_API_URL.to_string(),
             },
         };
@@ -559,8 +562,6 @@ fn shortened(text: &str, max: usize) -> String {
 mod tests {
     use super::*;
 
-    use std::collections::BTreeMap;
-
     use serde_json::json;
     use wiremock::matchers::{body_json, header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -959,12 +960,8 @@ mod tests {
         }
     }
 
-    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let vars: BTreeMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| vars.get(name).cloned()
+    fn env_of(vars: &[(&str, &str)]) -> crate::config::CiEnv {
+        crate::config::CiEnv::read(&crate::config::Env::from_pairs(vars))
     }
 
     #[test]

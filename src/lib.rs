@@ -24,7 +24,8 @@ pub mod teardown;
 pub mod tools;
 pub mod ui;
 
-use cli::{Cli, Command};
+use cli::Cli;
+use config::Settings;
 use context::Context;
 use error::{Error, Result};
 use ui::Ui;
@@ -35,9 +36,11 @@ pub fn run(cli: Cli) -> Result<()> {
     if let Some(printed) = generate::run(&cli.command) {
         return printed;
     }
-    let config = config::load(&cli.global, &|name| std::env::var(name).ok())?;
+    let config = config::load(&cli.global, &config::Env::process())?;
     // Every command so far works on an app's registry: say so before touching AWS.
     config.app()?;
+    // Every flag, reference and input file is checked before touching AWS too.
+    let settings = config::settings(&cli.command, &config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -58,7 +61,7 @@ pub fn run(cli: Cli) -> Result<()> {
         // A signal drops the stage at its next await; what it created is then
         // removed below, as after any other ending.
         let result = tokio::select! {
-            outcome = stage(&ctx, &cli.command) => outcome,
+            outcome = stage(&ctx, &settings) => outcome,
             signal = tools::interrupted() => Err(Error::Interrupted {
                 signal: signal.into(),
                 what: format!("running kiln {}", cli.command.name()),
@@ -75,21 +78,18 @@ pub fn run(cli: Cli) -> Result<()> {
     })
 }
 
-async fn stage(ctx: &Context, command: &Command) -> Result<report::Outcome> {
-    match command {
-        Command::Bake(args) => stages::bake::run(ctx, args).await,
-        Command::Verify(args) => stages::verify::run(ctx, args).await,
-        Command::Deploy(args) => stages::deploy::deploy(ctx, args).await,
-        Command::Rollback(args) => stages::deploy::rollback(ctx, args).await,
-        Command::Prune(args) => stages::prune::run(ctx, args).await,
-        Command::Revoke(args) => stages::revoke::run(ctx, args).await,
-        Command::Publish(args) => stages::publish::run(ctx, args).await,
-        Command::Resolve(args) => stages::resolve::run(ctx, args).await,
-        Command::Promote(args) => stages::promote::run(ctx, args).await,
-        Command::History(args) => stages::history::run(ctx, args).await,
-        Command::Status(_) => stages::status::run(ctx).await,
-        Command::Completions(_) | Command::Man(_) => {
-            unreachable!("`run` prints completions and the man page before any stage")
-        }
+async fn stage(ctx: &Context, settings: &Settings) -> Result<report::Outcome> {
+    match settings {
+        Settings::Bake(settings) => stages::bake::run(ctx, settings).await,
+        Settings::Verify(settings) => stages::verify::run(ctx, settings).await,
+        Settings::Deploy(settings) => stages::deploy::deploy(ctx, settings).await,
+        Settings::Rollback(settings) => stages::deploy::rollback(ctx, settings).await,
+        Settings::Prune(settings) => stages::prune::run(ctx, settings).await,
+        Settings::Revoke(settings) => stages::revoke::run(ctx, settings).await,
+        Settings::Publish(settings) => stages::publish::run(ctx, settings).await,
+        Settings::Resolve(settings) => stages::resolve::run(ctx, settings).await,
+        Settings::Promote(settings) => stages::promote::run(ctx, settings).await,
+        Settings::History(settings) => stages::history::run(ctx, settings).await,
+        Settings::Status => stages::status::run(ctx).await,
     }
 }

@@ -113,13 +113,12 @@ impl Provenance {
     }
 
     /// The provenance of a build running in CI, from the variables GitHub Actions and
-    /// Jenkins set. `env` looks a variable up.
-    pub fn from_ci(env: &dyn Fn(&str) -> Option<String>) -> Self {
-        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+    /// Jenkins set (read once, see `config::CiEnv`, which keeps the result).
+    pub fn from_ci(ci: &crate::config::CiEnv) -> Self {
         let github_run = match (
-            var("GITHUB_SERVER_URL"),
-            var("GITHUB_REPOSITORY"),
-            var("GITHUB_RUN_ID"),
+            &ci.github_server_url,
+            &ci.github_repository,
+            &ci.github_run_id,
         ) {
             (Some(server), Some(repo), Some(run)) => {
                 Some(format!("{server}/{repo}/actions/runs/{run}"))
@@ -127,9 +126,9 @@ impl Provenance {
             _ => None,
         };
         Self {
-            git_sha: var("GITHUB_SHA").or_else(|| var("GIT_COMMIT")),
+            git_sha: ci.github_sha.clone().or_else(|| ci.git_commit.clone()),
             build_url: github_run
-                .or_else(|| var("BUILD_URL"))
+                .or_else(|| ci.build_url.clone())
                 .map(|url| without_credentials(&url)),
             ..Self::default()
         }
@@ -275,24 +274,23 @@ mod tests {
 
     #[test]
     fn ci_variables_give_commit_and_build_without_credentials() {
-        let github = |name: &str| match name {
-            "GITHUB_SHA" => Some("abc123".to_string()),
-            "GITHUB_SERVER_URL" => Some("https://github.com".to_string()),
-            "GITHUB_REPOSITORY" => Some("acme/shop".to_string()),
-            "GITHUB_RUN_ID" => Some("99".to_string()),
-            _ => None,
-        };
+        use crate::config::{CiEnv, Env};
+        let github = CiEnv::read(&Env::from_pairs(&[
+            ("GITHUB_SHA", "abc123"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "acme/shop"),
+            ("GITHUB_RUN_ID", "99"),
+        ]));
         let record = Provenance::from_ci(&github);
         assert_eq!(record.git_sha.as_deref(), Some("abc123"));
         assert_eq!(
             record.build_url.as_deref(),
             Some("https://github.com/acme/shop/actions/runs/99")
         );
-        let jenkins = |name: &str| match name {
-            "GIT_COMMIT" => Some("def456".to_string()),
-            "BUILD_URL" => Some("https://bob:s3cret@jenkins.local/job/shop/12/".to_string()),
-            _ => None,
-        };
+        let jenkins = CiEnv::read(&Env::from_pairs(&[
+            ("GIT_COMMIT", "def456"),
+            ("BUILD_URL", "https://bob:s3cret@jenkins.local/job/shop/12/"),
+        ]));
         let record = Provenance::from_ci(&jenkins);
         assert_eq!(
             record.build_url.as_deref(),

@@ -1,11 +1,16 @@
 //! `[deploy]` in kiln.toml: which group `kiln deploy` and `kiln rollback` roll out
-//! to, and how. Flags override each key (see `stages::deploy`).
+//! to, and how; and the settings of those two commands: the file's keys with the
+//! flags on top, `--via`, the image and the GitHub target, checked before anything
+//! is read or changed.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use super::FileReader;
-use crate::error::Result;
-use crate::model::{Batch, GroupName, Percent, Span, Strategy};
+use super::{CiEnv, Config, FileReader, flag_or};
+use crate::cli::{DeployArgs, RollbackArgs, RolloutArgs};
+use crate::error::{Error, Result, Source};
+use crate::github::GithubTarget;
+use crate::model::{Batch, GroupName, ImageRef, Percent, Region, Span, Strategy};
 
 pub(super) const KEYS: &[&str] = &[
     "asg",
@@ -80,4 +85,234 @@ pub(super) fn parse(file: &FileReader, value: &toml::Value) -> Result<DeployConf
         }
     }
     Ok(deploy)
+}
+
+/// `kiln deploy`: the image and how it rolls out.
+#[derive(Debug, Clone)]
+pub struct DeploySettings {
+    /// REF, by default `app:TESTED`.
+    pub reference: ImageRef,
+    /// `--force`: no tested gate.
+    pub force: bool,
+    pub rollout: RolloutSettings,
+}
+
+/// `kiln rollback`: where to go back to and how it rolls out.
+#[derive(Debug, Clone)]
+pub struct RollbackSettings {
+    /// `--to REF`; `None`: the production image before the current one.
+    pub to: Option<ImageRef>,
+    pub rollout: RolloutSettings,
+}
+
+/// How a deploy or rollback rolls out, wherever it runs: a `Rollout` once the
+/// region is known (it may come from the AWS profile, so only after connecting).
+#[derive(Debug, Clone)]
+pub struct RolloutSettings {
+    pub group: GroupName,
+    pub strategy: Strategy,
+    pub batch: Batch,
+    pub min_healthy: Percent,
+    pub timeout: Span,
+    pub max_healthy: Option<Percent>,
+    pub warmup: Option<i32>,
+    pub checkpoints: Vec<i32>,
+    pub skip_matching: bool,
+    pub keep_old: u32,
+    pub rollback_on_failure: bool,
+    pub promote: bool,
+    pub environment: String,
+    /// Where to record a GitHub Deployment, if anywhere.
+    pub github: Option<Arc<GithubTarget>>,
+    /// `--via terraform`: the stack's directory; Terraform makes the version.
+    pub via_terraform: Option<PathBuf>,
+}
+
+/// A rollout's settings in the region it runs in.
+#[derive(Debug, Clone)]
+pub struct Rollout {
+    pub region: Region,
+    pub group: GroupName,
+    pub strategy: Strategy,
+    pub batch: Batch,
+    pub min_healthy: Percent,
+    pub timeout: Span,
+    pub max_healthy: Option<Percent>,
+    pub warmup: Option<i32>,
+    pub checkpoints: Vec<i32>,
+    pub skip_matching: bool,
+    pub keep_old: u32,
+    pub rollback_on_failure: bool,
+    pub promote: bool,
+    pub environment: String,
+    /// Where to record a GitHub Deployment, if anywhere.
+    pub github: Option<Arc<GithubTarget>>,
+    /// `--via terraform`: the stack's directory; Terraform makes the version.
+    pub via_terraform: Option<PathBuf>,
+}
+
+impl RolloutSettings {
+    pub fn in_region(&self, region: Region) -> Rollout {
+        let settings = self.clone();
+        Rollout {
+            region,
+            group: settings.group,
+            strategy: settings.strategy,
+            batch: settings.batch,
+            min_healthy: settings.min_healthy,
+            timeout: settings.timeout,
+            max_healthy: settings.max_healthy,
+            warmup: settings.warmup,
+            checkpoints: settings.checkpoints,
+            skip_matching: settings.skip_matching,
+            keep_old: settings.keep_old,
+            rollback_on_failure: settings.rollback_on_failure,
+            promote: settings.promote,
+            environment: settings.environment,
+            github: settings.github,
+            via_terraform: settings.via_terraform,
+        }
+    }
+}
+
+/// `kiln deploy`'s settings: the rollout's, then `--via`, then REF.
+pub(super) fn deploy(args: &DeployArgs, config: &Config) -> Result<DeploySettings> {
+    let rollout = rollout(&args.rollout, &config.deploy, &config.ci)?;
+    let rollout = match args.via.as_deref() {
+        None => rollout,
+        Some("terraform") => RolloutSettings {
+            via_terraform: Some(
+                args.terraform_dir
+                    .clone()
+                    .unwrap_or_else(|| config.deploy.terraform_dir.clone()),
+            ),
+            ..rollout
+        },
+        Some(other) => {
+            return Err(Error::InvalidValue {
+                source: Source::Flag("--via"),
+                value: other.to_string(),
+                expected: "`terraform` (or leave it out: kiln makes the launch template version)"
+                    .into(),
+            });
+        }
+    };
+    let default = format!("app:{}", config.channels.tested);
+    let reference = ImageRef::parse(
+        args.reference.as_deref().unwrap_or(&default),
+        &Source::Argument("REF"),
+        &config.channels.all(),
+    )?;
+    Ok(DeploySettings {
+        reference,
+        force: args.force,
+        rollout,
+    })
+}
+
+/// `kiln rollback`'s settings: the rollout's, then `--to`.
+pub(super) fn rollback(args: &RollbackArgs, config: &Config) -> Result<RollbackSettings> {
+    let rollout = rollout(&args.rollout, &config.deploy, &config.ci)?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|text| ImageRef::parse(text, &Source::Flag("--to"), &config.channels.all()))
+        .transpose()?;
+    Ok(RollbackSettings { to, rollout })
+}
+
+/// `[deploy]` with the rollout flags on top.
+fn rollout(args: &RolloutArgs, file: &DeployConfig, ci: &CiEnv) -> Result<RolloutSettings> {
+    let group = flag_or(
+        args.asg.as_deref(),
+        "--asg",
+        |v, s| GroupName::parse(v, s).map(Some),
+        file.asg.clone(),
+    )?
+    .ok_or(Error::NoGroup)?;
+    let number = |value: &Option<String>, flag: &'static str| -> Result<Option<i32>> {
+        value
+            .as_deref()
+            .map(|v| {
+                v.parse::<i32>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| Error::InvalidValue {
+                        source: Source::Flag(flag),
+                        value: v.to_string(),
+                        expected: "a whole number of seconds, 0 or more".into(),
+                    })
+            })
+            .transpose()
+    };
+    let checkpoints = match &args.checkpoints {
+        None => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(|p| Percent::parse(p.trim(), &Source::Flag("--checkpoints")).map(|p| p.0 as i32))
+            .collect::<Result<_>>()?,
+    };
+    Ok(RolloutSettings {
+        group,
+        strategy: flag_or(
+            args.strategy.as_deref(),
+            "--strategy",
+            Strategy::parse,
+            file.strategy,
+        )?,
+        batch: flag_or(
+            args.batch_size.as_deref(),
+            "--batch-size",
+            Batch::parse,
+            file.batch_size,
+        )?,
+        min_healthy: flag_or(
+            args.min_healthy.as_deref(),
+            "--min-healthy",
+            Percent::parse,
+            file.min_healthy,
+        )?,
+        timeout: flag_or(
+            args.timeout.as_deref(),
+            "--timeout",
+            Span::parse,
+            file.timeout,
+        )?,
+        max_healthy: flag_or(
+            args.max_healthy.as_deref(),
+            "--max-healthy",
+            |v, s| {
+                // Above 100%: instance refresh launches before it terminates.
+                match v.trim_end_matches('%').parse::<u32>() {
+                    Ok(n) if (100..=200).contains(&n) => Ok(Some(Percent(n))),
+                    _ => Err(Error::InvalidValue {
+                        source: s.clone(),
+                        value: v.to_string(),
+                        expected: "a percentage from 100% to 200%".into(),
+                    }),
+                }
+            },
+            None,
+        )?,
+        warmup: number(&args.instance_warmup, "--instance-warmup")?,
+        checkpoints,
+        skip_matching: !args.no_skip_matching,
+        keep_old: match &args.keep_old {
+            Some(n) => n.parse().map_err(|_| Error::InvalidValue {
+                source: Source::Flag("--keep-old"),
+                value: n.clone(),
+                expected: "a whole number of old groups to keep, 0 or more".into(),
+            })?,
+            None => file.keep_old,
+        },
+        rollback_on_failure: !args.no_rollback,
+        promote: !args.no_promote,
+        environment: args
+            .environment
+            .clone()
+            .unwrap_or_else(|| "production".into()),
+        github: GithubTarget::from_env(args.github, args.github_api_url.as_deref(), ci)?
+            .map(Arc::new),
+        via_terraform: None,
+    })
 }

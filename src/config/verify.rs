@@ -1,11 +1,17 @@
 //! `[verify]` in kiln.toml: where and how `kiln verify` launches its throwaway
-//! instance. Flags of `kiln verify` override each key (see `stages::verify`).
+//! instance; and `kiln verify`'s settings: the image, where its Goss results come
+//! from (a file, or an instance run with the file's keys and the flags on top),
+//! the JUnit report. The spec, vars and results files are read here, so a missing
+//! one is reported before anything is launched.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::FileReader;
-use crate::error::Result;
-use crate::model::{InstanceProfile, InstanceType, SecurityGroupId, Span, SubnetId};
+use super::{Config, FileReader, flag_or};
+use crate::cli::VerifyArgs;
+use crate::error::{Error, Result, Source};
+use crate::model::{
+    ImageRef, InstanceProfile, InstanceType, Role, SecurityGroupId, Span, SubnetId,
+};
 
 pub(super) const KEYS: &[&str] = &[
     "instance_type",
@@ -89,6 +95,179 @@ pub(super) fn parse(file: &FileReader, value: &toml::Value) -> Result<VerifyConf
         }
     }
     Ok(verify)
+}
+
+/// `kiln verify`.
+#[derive(Debug, Clone)]
+pub enum VerifySettings {
+    /// `--cleanup`: terminate what crashed runs left, nothing else.
+    Cleanup,
+    Image(ImageVerify),
+}
+
+/// A verify of one image.
+#[derive(Debug, Clone)]
+pub struct ImageVerify {
+    /// REF, by default `app` (the newest).
+    pub reference: ImageRef,
+    pub goss: Goss,
+    /// `--junit`: where to write the results as JUnit XML too.
+    pub junit: Option<PathBuf>,
+    /// `--no-promote`: a pass moves no channel.
+    pub no_promote: bool,
+}
+
+/// Where the Goss results come from.
+#[derive(Debug, Clone)]
+pub enum Goss {
+    /// `--results FILE`: its content, produced elsewhere.
+    Results(String),
+    /// A throwaway instance launched from the image.
+    Instance(Box<InstanceSettings>),
+}
+
+/// How a live verify runs: `[verify]` in kiln.toml with the flags on top.
+#[derive(Debug, Clone)]
+pub struct InstanceSettings {
+    pub spec_path: PathBuf,
+    pub spec: Vec<u8>,
+    pub vars: Option<Vec<u8>>,
+    pub retry_timeout: Span,
+    pub sleep: Span,
+    pub boot_timeout: Span,
+    pub command_timeout: Span,
+    pub lifetime: Span,
+    pub instance_type: InstanceType,
+    pub subnet: Option<SubnetId>,
+    pub security_groups: Vec<SecurityGroupId>,
+    pub instance_profile: Option<InstanceProfile>,
+    pub keep_on_failure: bool,
+}
+
+/// Extra time the instance lives beyond the boot and command timeouts.
+const LIFETIME_MARGIN: Span = Span::minutes(10);
+/// How long the command may run when `--timeout` is not given, besides Goss's retries.
+const COMMAND_TIMEOUT: Span = Span::minutes(10);
+
+/// `kiln verify`'s settings: REF, then the instance's, then the results file.
+pub(super) fn verify(args: &VerifyArgs, config: &Config) -> Result<VerifySettings> {
+    if args.cleanup {
+        return Ok(VerifySettings::Cleanup);
+    }
+    let reference = ImageRef::parse(
+        args.reference.as_deref().unwrap_or("app"),
+        &Source::Argument("REF"),
+        &config.channels.all(),
+    )?;
+    let goss = match &args.results {
+        Some(path) => Goss::Results(read_results(path)?),
+        None => Goss::Instance(Box::new(instance(args, &config.verify, reference.role)?)),
+    };
+    Ok(VerifySettings::Image(ImageVerify {
+        reference,
+        goss,
+        junit: args.junit.clone(),
+        no_promote: args.no_promote,
+    }))
+}
+
+fn instance(args: &VerifyArgs, file: &VerifyConfig, role: Role) -> Result<InstanceSettings> {
+    let retry_timeout = flag_or(
+        args.retry_timeout.as_deref(),
+        "--retry-timeout",
+        Span::parse,
+        Span::secs(0),
+    )?;
+    let sleep = flag_or(args.sleep.as_deref(), "--sleep", Span::parse, Span::secs(1))?;
+    let boot_timeout = flag_or(
+        args.boot_timeout.as_deref(),
+        "--boot-timeout",
+        Span::parse,
+        file.boot_timeout,
+    )?;
+    let command_timeout = flag_or(
+        args.timeout.as_deref(),
+        "--timeout",
+        Span::parse,
+        Span::secs(COMMAND_TIMEOUT.as_secs() + retry_timeout.as_secs()),
+    )?;
+    // The instance must outlive every wait, or it would shut itself down mid-test.
+    let needed = boot_timeout.as_secs() + command_timeout.as_secs() + LIFETIME_MARGIN.as_secs();
+    let lifetime = Span::secs(file.lifetime.as_secs().max(needed));
+    let spec_path = args
+        .goss
+        .clone()
+        .unwrap_or_else(|| file.goss_dir.join(format!("{role}.yaml")));
+    let spec = read_input(&spec_path, "Goss spec", "--goss")?;
+    let vars = match &args.goss_vars {
+        Some(path) => Some(read_input(path, "Goss vars file", "--goss-vars")?),
+        None => None,
+    };
+    Ok(InstanceSettings {
+        spec_path,
+        spec,
+        vars,
+        retry_timeout,
+        sleep,
+        boot_timeout,
+        command_timeout,
+        lifetime,
+        instance_type: flag_or(
+            args.instance_type.as_deref(),
+            "--instance-type",
+            InstanceType::parse,
+            file.instance_type.clone(),
+        )?,
+        subnet: flag_or(
+            args.subnet.as_deref(),
+            "--subnet",
+            |v, s| SubnetId::parse(v, s).map(Some),
+            file.subnet.clone(),
+        )?,
+        security_groups: if args.security_groups.is_empty() {
+            file.security_groups.clone()
+        } else {
+            args.security_groups
+                .iter()
+                .map(|g| SecurityGroupId::parse(g, &Source::Flag("--security-group")))
+                .collect::<Result<_>>()?
+        },
+        instance_profile: flag_or(
+            args.instance_profile.as_deref(),
+            "--instance-profile",
+            |v, s| InstanceProfile::parse(v, s).map(Some),
+            file.instance_profile.clone(),
+        )?,
+        keep_on_failure: args.keep_on_failure,
+    })
+}
+
+fn read_input(path: &Path, what: &'static str, flag: &'static str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::InputMissing {
+            path: path.to_path_buf(),
+            what,
+            flag,
+        },
+        _ => Error::Io {
+            path: path.to_path_buf(),
+            message: format!("cannot read the {what}: {e}"),
+        },
+    })
+}
+
+fn read_results(path: &PathBuf) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::InputMissing {
+            path: path.clone(),
+            what: "Goss results file",
+            flag: "--results",
+        },
+        _ => Error::Io {
+            path: path.clone(),
+            message: format!("cannot read the Goss results: {e}"),
+        },
+    })
 }
 
 #[cfg(test)]

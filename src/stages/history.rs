@@ -4,19 +4,15 @@
 
 use serde_json::json;
 
-use crate::cli::HistoryArgs;
+use crate::config::HistorySettings;
 use crate::context::Context;
-use crate::error::{Error, Result, Source};
-use crate::model::{Role, Timestamp};
+use crate::error::{Error, Result};
+use crate::model::Timestamp;
 use crate::provenance::tag;
 use crate::report::{Outcome, Table, markdown_table};
 
-pub async fn run(ctx: &Context, args: &HistoryArgs) -> Result<Outcome> {
-    let role = Role::parse(&args.role, &Source::Argument("ROLE"))?;
-    let limit = match &args.limit {
-        Some(n) => Some(super::parse_count(n, "--limit", "a whole number of versions")? as usize),
-        None => None,
-    };
+pub async fn run(ctx: &Context, settings: &HistorySettings) -> Result<Outcome> {
+    let (role, limit) = (settings.role, settings.limit);
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
     let parameter = registry.parameter(role);

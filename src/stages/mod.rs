@@ -1,5 +1,5 @@
-//! One module per command. Each validates its own arguments, reads through the
-//! registry, sends changes through the effect gate and returns an `Outcome`.
+//! One module per command. Each runs on its typed settings (`config::settings`), reads
+//! through the registry, sends changes through the effect gate and returns an `Outcome`.
 
 pub mod bake;
 pub mod deploy;
@@ -11,14 +11,3 @@ pub mod resolve;
 pub mod revoke;
 pub mod status;
 pub mod verify;
-
-use crate::error::{Error, Result, Source};
-
-/// Parses a whole number given on the command line.
-pub(crate) fn parse_count(value: &str, name: &'static str, expected: &str) -> Result<u64> {
-    value.parse::<u64>().map_err(|_| Error::InvalidValue {
-        source: Source::Flag(name),
-        value: value.to_string(),
-        expected: expected.to_string(),
-    })
-}

@@ -7,33 +7,24 @@
 
 use serde_json::json;
 
-use crate::cli::PromoteArgs;
+use crate::config::PromoteSettings;
 use crate::context::Context;
 use crate::effect::unknown_offline;
-use crate::error::{Error, Result, Source};
-use crate::model::{Channel, ImageRef, Selector};
+use crate::error::Result;
+use crate::model::Selector;
 use crate::report::Outcome;
 
-pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
-    let channels = ctx.config.channels.all();
-    let reference = ImageRef::parse(&args.reference, &Source::Argument("REF"), &channels)?;
-    let channel = channels
-        .iter()
-        .find(|c| c.as_str() == args.to)
-        .cloned()
-        .ok_or_else(|| Error::UnknownChannel {
-            channel: args.to.clone(),
-            known: channels.iter().map(Channel::to_string).collect(),
-        })?;
+pub async fn run(ctx: &Context, settings: &PromoteSettings) -> Result<Outcome> {
+    let (reference, channel) = (&settings.reference, &settings.channel);
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
     let parameter = registry.parameter(reference.role);
 
     // Without AWS access a dry run still plans the label move, the version unknown
     // unless the reference names it.
-    let entry = unknown_offline(registry.resolve_usable(&reference).await)?;
+    let entry = unknown_offline(registry.resolve_usable(reference).await)?;
     let current =
-        unknown_offline(registry.channel_version(reference.role, &channel).await)?.flatten();
+        unknown_offline(registry.channel_version(reference.role, channel).await)?.flatten();
     // A version reference names its version even when a dry run cannot read it.
     let version = entry
         .as_ref()
@@ -51,7 +42,7 @@ pub async fn run(ctx: &Context, args: &PromoteArgs) -> Result<Outcome> {
     } else {
         let applied = ctx
             .effects
-            .apply(registry.promote(reference.role, version, &channel))
+            .apply(registry.promote(reference.role, version, channel))
             .await?;
         if let (true, Some(version)) = (applied.done(), version) {
             ctx.ui.note(format!(

@@ -11,19 +11,17 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::aws::ec2::Image;
-use crate::cli::PublishArgs;
+use crate::config::PublishSettings;
 use crate::context::Context;
 use crate::effect::{Applied, unknown_offline};
-use crate::error::{Error, Result, Source};
+use crate::error::{Error, Result};
 use crate::model::{AmiId, AppName, Role, Version};
-use crate::provenance::{Provenance, tag, without_credentials};
+use crate::provenance::{Provenance, tag};
 use crate::registry::Registry;
 use crate::report::Outcome;
 
-pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
-    let role = Role::parse(&args.role, &Source::Argument("ROLE"))?;
-    let ami = AmiId::parse(&args.ami_id, &Source::Argument("AMI_ID"))?;
-    let wait = super::parse_count(&args.wait, "--wait", "a number of seconds")?;
+pub async fn run(ctx: &Context, settings: &PublishSettings) -> Result<Outcome> {
+    let (role, ami) = (settings.role, settings.ami.clone());
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
     let app = registry.app().clone();
@@ -46,13 +44,14 @@ pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
     };
 
     let given = Provenance {
-        git_sha: args.git_sha.clone(),
-        build_url: args.build_url.as_deref().map(without_credentials),
+        git_sha: settings.git_sha.clone(),
+        build_url: settings.build_url.clone(),
         ..Provenance::default()
     };
-    let provenance = given
-        .or(Provenance::from_tags(&existing_tags))
-        .or(Provenance::from_ci(&|name| std::env::var(name).ok()));
+    let provenance =
+        given
+            .or(Provenance::from_tags(&existing_tags))
+            .or(ctx.config.ci.provenance.clone());
     let parameter = registry.parameter(role);
     let version = publish_image(
         ctx,
@@ -61,7 +60,7 @@ pub async fn run(ctx: &Context, args: &PublishArgs) -> Result<Outcome> {
         Some(&ami),
         &existing_tags,
         &provenance,
-        Duration::from_secs(wait),
+        settings.wait,
     )
     .await?;
 

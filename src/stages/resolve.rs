@@ -3,21 +3,16 @@
 
 use serde_json::json;
 
-use crate::cli::ResolveArgs;
+use crate::config::ResolveSettings;
 use crate::context::Context;
-use crate::error::{Result, Source};
-use crate::model::ImageRef;
+use crate::error::Result;
 use crate::report::Outcome;
 
-pub async fn run(ctx: &Context, args: &ResolveArgs) -> Result<Outcome> {
-    let reference = ImageRef::parse(
-        &args.reference,
-        &Source::Argument("REF"),
-        &ctx.config.channels.all(),
-    )?;
+pub async fn run(ctx: &Context, settings: &ResolveSettings) -> Result<Outcome> {
+    let reference = &settings.reference;
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
-    let entry = registry.resolve(&reference).await?;
+    let entry = registry.resolve(reference).await?;
     Ok(Outcome {
         text: format!("{}\n", entry.ami_id),
         json: json!({

@@ -8,26 +8,20 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::cli::RevokeArgs;
+use crate::config::{RevokeSettings, RevokeTarget};
 use crate::context::Context;
 use crate::effect::{ImageChange, ParameterChange};
-use crate::error::{Error, Result, Source};
-use crate::model::{AmiId, ImageRef, Role, Timestamp};
+use crate::error::{Error, Result};
+use crate::model::{AmiId, Role, Timestamp};
 use crate::provenance::tag;
 use crate::report::Outcome;
 
-pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
+pub async fn run(ctx: &Context, settings: &RevokeSettings) -> Result<Outcome> {
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
-    let ami = if args.target.starts_with("ami-") {
-        AmiId::parse(&args.target, &Source::Argument("REF|AMI_ID"))?
-    } else {
-        let reference = ImageRef::parse(
-            &args.target,
-            &Source::Argument("REF|AMI_ID"),
-            &ctx.config.channels.all(),
-        )?;
-        registry.resolve(&reference).await?.ami_id
+    let ami = match &settings.target {
+        RevokeTarget::Ami(ami) => ami.clone(),
+        RevokeTarget::Reference(reference) => registry.resolve(reference).await?.ami_id,
     };
     let image = registry
         .image(&ami)
@@ -35,7 +29,7 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
         .ok_or_else(|| Error::AmiNotFound {
             ami: ami.to_string(),
             region: region.to_string(),
-            from_registry: !args.target.starts_with("ami-"),
+            from_registry: matches!(settings.target, RevokeTarget::Reference(_)),
         })?;
     let app = ctx.config.app()?;
     if let Some(owner) = image.tags.get(tag::APP).filter(|o| *o != app.as_str()) {
@@ -46,10 +40,10 @@ pub async fn run(ctx: &Context, args: &RevokeArgs) -> Result<Outcome> {
             wanted: app.to_string(),
         });
     }
-    if args.undo {
+    if settings.undo {
         return undo(ctx, &region, &ami, image.tags.contains_key(tag::REVOKED)).await;
     }
-    let reason = args.reason.clone().unwrap_or_default();
+    let reason = settings.reason.clone();
 
     // Every labelled version that holds this image loses its labels.
     let mut emptied = Vec::new();

@@ -8,7 +8,6 @@
 //! Packer succeeded and reported an AMI for the primary region.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use futures_util::future::join_all;
 use serde_json::json;
@@ -18,10 +17,10 @@ mod regions;
 use regions::{Copies, How, RegionResult, publish_new};
 
 use crate::aws::ec2::Image;
-use crate::cli::BakeArgs;
+use crate::config::BakeSettings;
 use crate::context::Context;
 use crate::effect::unknown_offline;
-use crate::error::{Error, Result, Source};
+use crate::error::{Error, Result};
 use crate::inputs::BakeInputs;
 use crate::model::{AmiId, ImageRef, Region, Role, Timestamp, Version};
 use crate::provenance::Provenance;
@@ -29,60 +28,43 @@ use crate::registry::Registry;
 use crate::report::{Outcome, Table};
 use crate::tools::packer::{self, Line};
 
-pub async fn run(ctx: &Context, args: &BakeArgs) -> Result<Outcome> {
-    let role = Role::parse(&args.role, &Source::Argument("ROLE"))?;
-    let template = args.template.clone().unwrap_or_else(|| match role {
-        Role::Base => ctx.config.bake.base_template.clone(),
-        Role::App => ctx.config.bake.app_template.clone(),
-    });
-    if !template.exists() {
-        return Err(Error::TemplateNotFound {
-            path: template,
-            role: role.to_string(),
-        });
-    }
-    let vars = parse_vars(&args.vars)?;
-    for file in &args.var_files {
-        if !file.is_file() {
-            return Err(Error::InputMissing {
-                path: file.clone(),
-                what: "variable file",
-                flag: "--var-file",
-            });
-        }
-    }
-    let wait = Duration::from_secs(super::parse_count(
-        &args.wait,
-        "--wait",
-        "a number of seconds",
-    )?);
+pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
+    let BakeSettings {
+        role,
+        template,
+        vars,
+        var_files,
+        wait,
+        ..
+    } = settings;
+    let (role, wait) = (*role, *wait);
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
 
-    let base = match role {
-        Role::Base => None,
-        Role::App => resolve_base(ctx, &registry, args.base.as_deref()).await?,
+    let base = match &settings.base {
+        None => None,
+        Some(reference) => resolve_base(&registry, reference).await?,
     };
     let source_ami = base.as_ref().map(|(ami, _)| ami.clone());
     let hash = BakeInputs {
         role,
         source_ami: source_ami.as_ref(),
-        template: &template,
+        template,
         ansible: &ctx.config.bake.ansible,
-        vars: &vars,
-        var_files: &args.var_files,
-        environment: &inherited_packer_vars(),
+        vars,
+        var_files,
+        environment: &ctx.config.ci.packer_vars,
     }
     .hash()?;
     let provenance = Provenance {
         inputs_hash: Some(hash.clone()),
         base_ami: source_ami.clone(),
         base_version: base.as_ref().map(|(_, v)| *v),
-        ..Provenance::from_ci(&|name| std::env::var(name).ok())
+        ..ctx.config.ci.provenance.clone()
     };
 
     // Bake once: an image with these inputs is published again, not baked again.
-    let earlier = match args.force {
+    let earlier = match settings.force {
         true => None,
         false => unknown_offline(registry.baked_with(role, &hash).await)?.flatten(),
     };
@@ -100,9 +82,9 @@ pub async fn run(ctx: &Context, args: &BakeArgs) -> Result<Outcome> {
                     ctx,
                     &registry,
                     role,
-                    &template,
-                    &vars,
-                    &args.var_files,
+                    template,
+                    vars,
+                    var_files,
                     &source_ami,
                     &hash,
                 )
@@ -184,20 +166,10 @@ pub async fn run(ctx: &Context, args: &BakeArgs) -> Result<Outcome> {
 
 /// The base an app is built on: its AMI and registry version.
 async fn resolve_base(
-    ctx: &Context,
     registry: &Registry,
-    given: Option<&str>,
+    reference: &ImageRef,
 ) -> Result<Option<(AmiId, Version)>> {
-    let source = Source::Flag("--base");
-    let reference = ImageRef::parse(given.unwrap_or("base"), &source, &ctx.config.channels.all())?;
-    if reference.role != Role::Base {
-        return Err(Error::InvalidValue {
-            source,
-            value: reference.to_string(),
-            expected: "a base reference: base, base:CHANNEL or base:VERSION".into(),
-        });
-    }
-    let entry = unknown_offline(registry.resolve(&reference).await)?;
+    let entry = unknown_offline(registry.resolve(reference).await)?;
     Ok(entry.map(|e| (e.ami_id, e.version)))
 }
 
@@ -213,7 +185,7 @@ async fn bake(
     source_ami: &Option<AmiId>,
     hash: &str,
 ) -> Result<Option<std::collections::BTreeMap<Region, AmiId>>> {
-    let ci = Provenance::from_ci(&|name| std::env::var(name).ok());
+    let ci = ctx.config.ci.provenance.clone();
     let mut context = vec![
         ("kiln_app", registry.app().to_string()),
         ("kiln_role", role.to_string()),
@@ -305,32 +277,6 @@ pub(super) fn ami_name(registry: &Registry, role: Role, hash: &str) -> String {
         .take(12)
         .collect();
     format!("{}-{role}-{time}-{short}", registry.app())
-}
-
-/// `PKR_VAR_*` variables kiln inherits (they change the build, so they are inputs);
-/// kiln's own `PKR_VAR_kiln_*` are set by kiln and left out.
-fn inherited_packer_vars() -> Vec<(String, String)> {
-    std::env::vars()
-        .filter_map(|(name, value)| {
-            let var = name.strip_prefix("PKR_VAR_")?;
-            (!var.starts_with("kiln_")).then(|| (var.to_string(), value))
-        })
-        .collect()
-}
-
-/// `--var NAME=VALUE` pairs.
-fn parse_vars(given: &[String]) -> Result<Vec<(String, String)>> {
-    given
-        .iter()
-        .map(|pair| match pair.split_once('=') {
-            Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
-            _ => Err(Error::InvalidValue {
-                source: Source::Flag("--var"),
-                value: pair.clone(),
-                expected: "NAME=VALUE".into(),
-            }),
-        })
-        .collect()
 }
 
 fn outcome(

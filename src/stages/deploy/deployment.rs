@@ -10,8 +10,8 @@ use crate::error::{Error, Result};
 use crate::model::{AmiId, GroupName, ImageRef, Region};
 use crate::registry::{Entry, Registry};
 
-use super::settings::Rollout;
 use super::watch::Snapshot;
+use crate::config::Rollout;
 
 /// deploy or rollback: the same rollout, worded for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,7 +22,7 @@ pub async fn start(d: &Deployment<'_>) -> Record {
         .image_tags
         .get(crate::provenance::tag::GIT_SHA)
         .cloned()
-        .or_else(|| std::env::var("GITHUB_SHA").ok().filter(|s| !s.is_empty()));
+        .or_else(|| ctx.config.ci.github_sha.clone());
     let Some(commit) = commit else {
         crate::ui::warn(format!(
             "no GitHub deployment recorded: the image has no {} tag and GITHUB_SHA is not set",
@@ -71,7 +71,8 @@ impl Record {
         let (Some(id), Some(target)) = (self.id, &d.rollout.github) else {
             return;
         };
-        let log_url = run_url();
+        // This CI run's page, to link from the deployment.
+        let log_url = d.ctx.config.ci.provenance.build_url.clone();
         d.ctx
             .effects
             .github(
@@ -85,9 +86,4 @@ impl Record {
             )
             .await;
     }
-}
-
-/// This CI run's page, to link from the deployment.
-fn run_url() -> Option<String> {
-    crate::provenance::Provenance::from_ci(&|name| std::env::var(name).ok()).build_url
 }

@@ -45,7 +45,7 @@ pub async fn take(d: &Deployment<'_>, run: &RunId) -> Result<Option<Temporary>> 
     let holder = format!(
         "run {run} deploying {}, by {}, until {}",
         d.subject(),
-        actor(),
+        actor(&ctx.config.ci),
         until.rfc3339()
     );
     for attempt in 0..2 {
@@ -118,13 +118,14 @@ pub async fn take(d: &Deployment<'_>, run: &RunId) -> Result<Option<Temporary>> 
 }
 
 /// Who is deploying, as CI names it.
-fn actor() -> String {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    if let (Some(repo), Some(run)) = (var("GITHUB_REPOSITORY"), var("GITHUB_RUN_ID")) {
+fn actor(ci: &crate::config::CiEnv) -> String {
+    if let (Some(repo), Some(run)) = (&ci.github_repository, &ci.github_run_id) {
         return format!("GitHub Actions {repo} run {run}");
     }
-    if let Some(url) = var("BUILD_URL") {
-        return format!("Jenkins {}", crate::provenance::without_credentials(&url));
+    if let Some(url) = &ci.build_url {
+        return format!("Jenkins {}", crate::provenance::without_credentials(url));
     }
-    var("USER").map_or_else(|| "kiln".to_string(), |user| format!("{user} (kiln)"))
+    ci.user
+        .as_ref()
+        .map_or_else(|| "kiln".to_string(), |user| format!("{user} (kiln)"))
 }

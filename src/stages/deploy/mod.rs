@@ -15,7 +15,6 @@ mod instance_refresh;
 mod lock;
 mod offline;
 mod rolling;
-mod settings;
 mod template;
 mod terraform;
 mod watch;
@@ -26,58 +25,25 @@ use serde_json::json;
 
 use crate::aws::autoscaling::Group;
 use crate::aws::ec2::Image;
-use crate::cli::{DeployArgs, RollbackArgs};
+use crate::config::{DeploySettings, RollbackSettings};
 use crate::context::Context;
 use crate::effect::unknown_offline;
-use crate::error::{Error, Result, RollbackOutcome, Source};
+use crate::error::{Error, Result, RollbackOutcome};
 use crate::model::{ImageRef, RunId, Strategy, Timestamp};
 use crate::provenance::tag;
 use crate::registry::{Entry, Registry};
 use crate::report::Outcome;
 
 use deployment::{Command, Convergence, Deployment, subject, tested_gate};
-use settings::Rollout;
 
-pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
-    let rollout = Rollout::new(ctx, &args.rollout)?;
-    let rollout = match args.via.as_deref() {
-        None => rollout,
-        Some("terraform") => Rollout {
-            via_terraform: Some(
-                args.terraform_dir
-                    .clone()
-                    .unwrap_or_else(|| ctx.config.deploy.terraform_dir.clone()),
-            ),
-            ..rollout
-        },
-        Some(other) => {
-            return Err(Error::InvalidValue {
-                source: Source::Flag("--via"),
-                value: other.to_string(),
-                expected: "`terraform` (or leave it out: kiln makes the launch template version)"
-                    .into(),
-            });
-        }
-    };
-    let channels = ctx.config.channels.all();
-    let default = format!("app:{}", ctx.config.channels.tested);
-    let reference = ImageRef::parse(
-        args.reference.as_deref().unwrap_or(&default),
-        &Source::Argument("REF"),
-        &channels,
-    )?;
+pub async fn deploy(ctx: &Context, settings: &DeploySettings) -> Result<Outcome> {
+    let rollout = settings.rollout.in_region(ctx.region());
+    let reference = settings.reference.clone();
     let registry = ctx.registry(&rollout.region)?;
     let entry = unknown_offline(registry.resolve_usable(&reference).await)?;
     if let Some(entry) = &entry {
-        tested_gate(
-            ctx,
-            &registry,
-            &reference,
-            entry,
-            args.force,
-            Command::Deploy,
-        )
-        .await?;
+        let force = settings.force;
+        tested_gate(ctx, &registry, &reference, entry, force, Command::Deploy).await?;
     }
     let deployment = Deployment {
         ctx,
@@ -90,16 +56,14 @@ pub async fn deploy(ctx: &Context, args: &DeployArgs) -> Result<Outcome> {
     run(&deployment).await
 }
 
-pub async fn rollback(ctx: &Context, args: &RollbackArgs) -> Result<Outcome> {
-    let rollout = Rollout::new(ctx, &args.rollout)?;
-    let channels = ctx.config.channels.all();
+pub async fn rollback(ctx: &Context, settings: &RollbackSettings) -> Result<Outcome> {
+    let rollout = settings.rollout.in_region(ctx.region());
     let registry = ctx.registry(&rollout.region)?;
     let production = &ctx.config.channels.production;
-    let (reference, entry) = match &args.to {
-        Some(text) => {
-            let reference = ImageRef::parse(text, &Source::Flag("--to"), &channels)?;
-            let entry = unknown_offline(registry.resolve_usable(&reference).await)?;
-            (reference, entry)
+    let (reference, entry) = match &settings.to {
+        Some(reference) => {
+            let entry = unknown_offline(registry.resolve_usable(reference).await)?;
+            (reference.clone(), entry)
         }
         // Without AWS access there is no telling which image that is: the plan
         // ends at the history read.

@@ -12,8 +12,8 @@ use crate::poll::Poll;
 use crate::teardown::Temporary;
 
 use super::deployment::{Convergence, Deployment};
-use super::settings::Rollout;
 use super::watch::Snapshot;
+use crate::config::Rollout;
 
 /// What is in flight between two polls.
 enum Phase {

@@ -12,11 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::cli::PruneArgs;
+use crate::config::PruneSettings;
 use crate::context::Context;
 use crate::effect::ImageChange;
-use crate::error::{Error, Result, Source};
-use crate::model::{AmiId, Region, Span, Timestamp};
+use crate::error::{Error, Result};
+use crate::model::{AmiId, Region, Timestamp};
 use crate::provenance::tag;
 use crate::report::{Outcome, Table};
 use plan::{Candidate, Decision, Rules};
@@ -24,49 +24,6 @@ use plan::{Candidate, Decision, Rules};
 /// How many deletions run at once: enough to be quick, few enough not to be
 /// throttled (the SDK's adaptive retry absorbs the rest).
 const CONCURRENCY: usize = 8;
-
-struct Settings {
-    keep: usize,
-    min_age: Span,
-    keep_versions: usize,
-    apply: bool,
-    price_per_gib: f64,
-}
-
-fn settings(args: &PruneArgs) -> Result<Settings> {
-    let count = |value: &Option<String>, flag: &'static str, default: usize| -> Result<usize> {
-        match value {
-            None => Ok(default),
-            Some(text) => text.parse().map_err(|_| Error::InvalidValue {
-                source: Source::Flag(flag),
-                value: text.clone(),
-                expected: "a whole number, 0 or more".into(),
-            }),
-        }
-    };
-    let price_per_gib = match &args.price_per_gib {
-        None => 0.05,
-        Some(text) => text
-            .parse::<f64>()
-            .ok()
-            .filter(|p| p.is_finite() && *p >= 0.0)
-            .ok_or_else(|| Error::InvalidValue {
-                source: Source::Flag("--price-per-gib"),
-                value: text.clone(),
-                expected: "a price in dollars per GiB-month, e.g. 0.05".into(),
-            })?,
-    };
-    Ok(Settings {
-        keep: count(&args.keep, "--keep", 5)?,
-        min_age: match &args.min_age {
-            Some(text) => Span::parse(text, &Source::Flag("--min-age"))?,
-            None => Span::secs(7 * 86_400),
-        },
-        keep_versions: count(&args.keep_versions, "--keep-versions", 10)?,
-        apply: args.apply,
-        price_per_gib,
-    })
-}
 
 /// What happened to one region's deletions.
 #[derive(Default)]
@@ -78,8 +35,7 @@ struct Done {
     planned: bool,
 }
 
-pub async fn run(ctx: &Context, args: &PruneArgs) -> Result<Outcome> {
-    let settings = settings(args)?;
+pub async fn run(ctx: &Context, settings: &PruneSettings) -> Result<Outcome> {
     let app = ctx.config.app()?.clone();
     let rules = Rules {
         keep: settings.keep,
@@ -163,7 +119,7 @@ pub async fn run(ctx: &Context, args: &PruneArgs) -> Result<Outcome> {
     }
     outcome(
         ctx,
-        &settings,
+        settings,
         table,
         images_json,
         done,
@@ -242,7 +198,7 @@ async fn delete(
 
 fn outcome(
     ctx: &Context,
-    settings: &Settings,
+    settings: &PruneSettings,
     table: Table,
     images: Vec<serde_json::Value>,
     mut done: Done,

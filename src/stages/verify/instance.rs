@@ -7,133 +7,18 @@
 //! fault, reported as "broken" (exit 7), never as failed tests.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use super::{Target, remote};
 use crate::aws::ec2::LaunchSpec;
 use crate::aws::ssm::{Invocation, Sent};
-use crate::cli::VerifyArgs;
-use crate::config::flag_or;
+use crate::config::InstanceSettings as Settings;
 use crate::context::Context;
 use crate::effect::{Applied, InstanceChange};
-use crate::error::{Error, Result, Source};
-use crate::model::{
-    AmiId, InstanceId, InstanceProfile, InstanceType, Region, Role, RunId, SecurityGroupId, Span,
-    SubnetId, Timestamp,
-};
+use crate::error::Result;
+use crate::model::{AmiId, InstanceId, Region, RunId, Span, Timestamp};
 use crate::poll::Poll;
 use crate::provenance::tag;
 use crate::teardown::Temporary;
-
-/// How a live verify runs: `[verify]` in kiln.toml with the flags on top.
-pub struct Settings {
-    spec_path: PathBuf,
-    spec: Vec<u8>,
-    vars: Option<Vec<u8>>,
-    retry_timeout: Span,
-    sleep: Span,
-    boot_timeout: Span,
-    command_timeout: Span,
-    lifetime: Span,
-    instance_type: InstanceType,
-    subnet: Option<SubnetId>,
-    security_groups: Vec<SecurityGroupId>,
-    instance_profile: Option<InstanceProfile>,
-    pub keep_on_failure: bool,
-}
-
-/// Extra time the instance lives beyond the boot and command timeouts.
-const LIFETIME_MARGIN: Span = Span::minutes(10);
-/// How long the command may run when `--timeout` is not given, besides Goss's retries.
-const COMMAND_TIMEOUT: Span = Span::minutes(10);
-
-impl Settings {
-    pub fn new(ctx: &Context, args: &VerifyArgs, role: Role) -> Result<Self> {
-        let file = &ctx.config.verify;
-        let retry_timeout = flag_or(
-            args.retry_timeout.as_deref(),
-            "--retry-timeout",
-            Span::parse,
-            Span::secs(0),
-        )?;
-        let sleep = flag_or(args.sleep.as_deref(), "--sleep", Span::parse, Span::secs(1))?;
-        let boot_timeout = flag_or(
-            args.boot_timeout.as_deref(),
-            "--boot-timeout",
-            Span::parse,
-            file.boot_timeout,
-        )?;
-        let command_timeout = flag_or(
-            args.timeout.as_deref(),
-            "--timeout",
-            Span::parse,
-            Span::secs(COMMAND_TIMEOUT.as_secs() + retry_timeout.as_secs()),
-        )?;
-        // The instance must outlive every wait, or it would shut itself down mid-test.
-        let needed = boot_timeout.as_secs() + command_timeout.as_secs() + LIFETIME_MARGIN.as_secs();
-        let lifetime = Span::secs(file.lifetime.as_secs().max(needed));
-        let spec_path = args
-            .goss
-            .clone()
-            .unwrap_or_else(|| file.goss_dir.join(format!("{role}.yaml")));
-        let spec = read_input(&spec_path, "Goss spec", "--goss")?;
-        let vars = match &args.goss_vars {
-            Some(path) => Some(read_input(path, "Goss vars file", "--goss-vars")?),
-            None => None,
-        };
-        Ok(Self {
-            spec_path,
-            spec,
-            vars,
-            retry_timeout,
-            sleep,
-            boot_timeout,
-            command_timeout,
-            lifetime,
-            instance_type: flag_or(
-                args.instance_type.as_deref(),
-                "--instance-type",
-                InstanceType::parse,
-                file.instance_type.clone(),
-            )?,
-            subnet: flag_or(
-                args.subnet.as_deref(),
-                "--subnet",
-                |v, s| SubnetId::parse(v, s).map(Some),
-                file.subnet.clone(),
-            )?,
-            security_groups: if args.security_groups.is_empty() {
-                file.security_groups.clone()
-            } else {
-                args.security_groups
-                    .iter()
-                    .map(|g| SecurityGroupId::parse(g, &Source::Flag("--security-group")))
-                    .collect::<Result<_>>()?
-            },
-            instance_profile: flag_or(
-                args.instance_profile.as_deref(),
-                "--instance-profile",
-                |v, s| InstanceProfile::parse(v, s).map(Some),
-                file.instance_profile.clone(),
-            )?,
-            keep_on_failure: args.keep_on_failure,
-        })
-    }
-}
-
-fn read_input(path: &Path, what: &'static str, flag: &'static str) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::InputMissing {
-            path: path.to_path_buf(),
-            what,
-            flag,
-        },
-        _ => Error::Io {
-            path: path.to_path_buf(),
-            message: format!("cannot read the {what}: {e}"),
-        },
-    })
-}
 
 /// A finished run on an instance that is still held for teardown.
 pub struct Ran {

@@ -15,10 +15,10 @@ mod remote;
 
 use serde_json::json;
 
-use crate::cli::VerifyArgs;
+use crate::config::{Goss, ImageVerify, VerifySettings};
 use crate::context::Context;
 use crate::effect::unknown_offline;
-use crate::error::{Error, Result, Source};
+use crate::error::{Error, Result};
 use crate::goss;
 use crate::model::{ImageRef, InstanceId, ParameterName};
 use crate::registry::{Entry, Registry};
@@ -34,23 +34,12 @@ struct Target {
     subject: String,
 }
 
-pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
-    if args.cleanup {
-        return cleanup::run(ctx).await;
-    }
-    let channels = ctx.config.channels.all();
-    let reference = ImageRef::parse(
-        args.reference.as_deref().unwrap_or("app"),
-        &Source::Argument("REF"),
-        &channels,
-    )?;
-    // Every flag and file is checked before anything is read or launched.
-    let live = match &args.results {
-        Some(_) => None,
-        None => Some(instance::Settings::new(ctx, args, reference.role)?),
+pub async fn run(ctx: &Context, settings: &VerifySettings) -> Result<Outcome> {
+    let verify = match settings {
+        VerifySettings::Cleanup => return cleanup::run(ctx).await,
+        VerifySettings::Image(verify) => verify,
     };
-    let results_file = args.results.as_ref().map(read_results).transpose()?;
-
+    let reference = verify.reference.clone();
     let registry = ctx.registry(&ctx.region())?;
     let entry = unknown_offline(registry.resolve_usable(&reference).await)?;
     let target = Target {
@@ -63,11 +52,13 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
         entry,
     };
 
-    let (Some(settings), None) = (live, &results_file) else {
-        let output = results_file.unwrap_or_default();
-        return evaluate(ctx, args, &registry, &target, goss_results(&output), None).await;
+    let settings = match &verify.goss {
+        Goss::Results(output) => {
+            return evaluate(ctx, verify, &registry, &target, goss_results(output), None).await;
+        }
+        Goss::Instance(settings) => settings,
     };
-    let Some(ran) = instance::run_goss(ctx, &settings, &target).await? else {
+    let Some(ran) = instance::run_goss(ctx, settings, &target).await? else {
         // A dry run: the plan holds the launch, the command and the teardown.
         return Ok(Outcome {
             json: json!({
@@ -79,7 +70,15 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
         });
     };
     let results = ran.results.clone().and_then(|output| goss_results(&output));
-    let outcome = evaluate(ctx, args, &registry, &target, results, Some(&ran.instance)).await;
+    let outcome = evaluate(
+        ctx,
+        verify,
+        &registry,
+        &target,
+        results,
+        Some(&ran.instance),
+    )
+    .await;
     let failed = match &outcome {
         Ok(outcome) => outcome.failure.is_some(),
         Err(Error::VerifyBroken { .. }) => true,
@@ -93,20 +92,6 @@ pub async fn run(ctx: &Context, args: &VerifyArgs) -> Result<Outcome> {
     outcome
 }
 
-fn read_results(path: &std::path::PathBuf) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::InputMissing {
-            path: path.clone(),
-            what: "Goss results file",
-            flag: "--results",
-        },
-        _ => Error::Io {
-            path: path.clone(),
-            message: format!("cannot read the Goss results: {e}"),
-        },
-    })
-}
-
 /// Goss's output as a report, or why it is unusable.
 fn goss_results(output: &str) -> Result<goss::Report, String> {
     goss::parse(output).map_err(|unusable| unusable.to_string())
@@ -115,7 +100,7 @@ fn goss_results(output: &str) -> Result<goss::Report, String> {
 /// The gate: reports in every format, then the promotion on a pass.
 async fn evaluate(
     ctx: &Context,
-    args: &VerifyArgs,
+    verify: &ImageVerify,
     registry: &Registry,
     target: &Target,
     results: Result<goss::Report, String>,
@@ -132,7 +117,7 @@ async fn evaluate(
         Ok(report) => report,
         Err(detail) => {
             // CI test reporters show a broken image too, not just a missing report.
-            if let Some(path) = &args.junit {
+            if let Some(path) = &verify.junit {
                 write_junit(path, &goss::junit_broken(&suite, &detail))?;
             }
             return Err(Error::VerifyBroken {
@@ -141,17 +126,17 @@ async fn evaluate(
             });
         }
     };
-    if let Some(path) = &args.junit {
+    if let Some(path) = &verify.junit {
         write_junit(path, &goss::junit(&report, &suite))?;
     }
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+    if ctx.config.ci.github_actions {
         eprint!("{}", goss::annotations(&report));
     }
 
     let tested = &ctx.config.channels.tested;
     let passed = report.passed();
     let mut promoted = false;
-    if passed && !args.no_promote {
+    if passed && !verify.no_promote {
         let version = entry.as_ref().map(|e| e.version);
         let current = match entry {
             Some(_) => registry.channel_version(reference.role, tested).await?,

@@ -205,7 +205,11 @@ async fn verify(
         keep_on_failure: false,
         cleanup: false,
     };
-    let outcome = super::run(&ctx, &args).await;
+    let settings = crate::config::settings(&crate::cli::Command::Verify(args), &ctx.config);
+    let Ok(crate::config::Settings::Verify(settings)) = settings else {
+        panic!("verify settings: {settings:?}");
+    };
+    let outcome = super::run(&ctx, &settings).await;
     let outcome = ctx.teardown.finish(&ctx.effects, outcome).await;
     (
         outcome,

@@ -11,10 +11,10 @@ use aws_sdk_autoscaling::types::{InstanceRefresh, InstanceRefreshStatus};
 use aws_smithy_mocks::{Rule, mock};
 
 use super::super::deployment::{Command, Convergence, Deployment};
-use super::super::settings::Rollout;
 use super::super::template::Versions;
 use super::{roll_back, run};
 use crate::aws::mocked;
+use crate::config::Rollout;
 use crate::context::Context;
 use crate::model::{Batch, GroupName, LaunchTemplateId, Percent, Region, Span, Strategy};
 
