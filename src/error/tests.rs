@@ -285,14 +285,14 @@ fn variant(error: &Error) -> &'static str {
 }
 
 /// The variants whose message is all there is to say.
-const WITHOUT_HELP: [&str; 3] = ["InvalidValue", "Aws", "Io"];
+const WITHOUT_HELP: [&str; 4] = ["InvalidValue", "Aws", "Io", "Offline"];
 
 #[test]
 fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        42,
+        44,
         "one_of_each misses a variant: {covered:?}"
     );
 }
