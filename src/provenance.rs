@@ -232,6 +232,25 @@ mod tests {
     }
 
     #[test]
+    fn credentials_are_dropped_from_the_authority_only() {
+        for (url, scrubbed) in [
+            (
+                "https://bob:s3cret@jenkins.local/job/7/",
+                "https://jenkins.local/job/7/",
+            ),
+            ("https://tok@host", "https://host"),
+            ("https://a:b@c@host/x", "https://host/x"),
+            (
+                "https://host/user@example.com/",
+                "https://host/user@example.com/",
+            ),
+            ("jenkins.local/job/7", "jenkins.local/job/7"),
+        ] {
+            assert_eq!(without_credentials(url), scrubbed, "{url}");
+        }
+    }
+
+    #[test]
     fn ci_variables_give_commit_and_build_without_credentials() {
         let github = |name: &str| match name {
             "GITHUB_SHA" => Some("abc123".to_string()),
