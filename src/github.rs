@@ -9,9 +9,7 @@
 //! a [`GithubError`] meant for a warning line, bounded in time (connect 5 s, request
 //! 15 s, one retry on a 5xx answer), and nothing here prints the token.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use octocrab::Octocrab;
@@ -170,7 +168,7 @@ fn parse_api_url(value: &str, source: Source) -> Result<String, Error> {
         }
         _ => Err(Error::InvalidValue {
             source,
-            value: hide_credentials(value.trim()),
+            value: marked_credentials(value.trim()),
             expected:
                 "an http(s) URL without credentials, such as https://github.example.com/api/v3"
                     .into(),
@@ -178,15 +176,15 @@ fn parse_api_url(value: &str, source: Source) -> Result<String, Error> {
     }
 }
 
-/// A URL as it may be shown: user and password replaced.
-fn hide_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://[credentials]@{}", &rest[at + 1..]),
-        None => url.to_string(),
+/// A URL as it may be shown in an error: its credentials (dropped by
+/// `provenance::without_credentials`, the one scrubber) marked `[credentials]@`, so
+/// the message still says why the URL was refused.
+fn marked_credentials(url: &str) -> String {
+    let scrubbed = crate::provenance::without_credentials(url);
+    if scrubbed == url {
+        scrubbed
+    } else {
+        scrubbed.replacen("://", "://[credentials]@", 1)
     }
 }
 
@@ -322,8 +320,6 @@ pub struct Deployments {
     repo: String,
     /// Kept to scrub it out of anything GitHub sends back.
     token: Secret,
-    /// The environment of each deployment created here, for its statuses.
-    environments: Mutex<HashMap<DeploymentId, String>>,
     request_timeout: Duration,
 }
 
@@ -368,7 +364,6 @@ impl Deployments {
             owner: target.owner.clone(),
             repo: target.repo.clone(),
             token: target.token.clone(),
-            environments: Mutex::new(HashMap::new()),
             request_timeout: REQUEST_TIMEOUT,
         })
     }
@@ -398,17 +393,16 @@ impl Deployments {
                     .await
             })
             .await?;
-        let id = DeploymentId(deployment.id.into_inner());
-        self.environments
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(id, request.environment.clone());
-        Ok(id)
+        Ok(DeploymentId(deployment.id.into_inner()))
     }
 
     /// Adds a status to deployment `id`. `description` is cut to GitHub's 140
     /// characters; `log_url` links the run. A success marks the environment's
     /// earlier deployments inactive.
+    ///
+    /// The status names no environment: GitHub then keeps the deployment's own,
+    /// which is what kiln wants (a status never moves a deployment elsewhere), and
+    /// the call needs nothing but the id (each call may come from a new client).
     pub async fn set_status(
         &self,
         id: DeploymentId,
@@ -421,12 +415,6 @@ impl Deployments {
             self.owner, self.repo
         );
         let description = shortened(description, MAX_STATUS_DESCRIPTION);
-        let environment = self
-            .environments
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&id)
-            .cloned();
         self.send(&what, async || {
             let repo = self.client.repos(&self.owner, &self.repo);
             let deployments = repo.deployments();
@@ -436,9 +424,6 @@ impl Deployments {
                 .description(&description);
             if let Some(url) = log_url {
                 status = status.log_url(url);
-            }
-            if let Some(environment) = &environment {
-                status = status.environment(environment);
             }
             if state == DeploymentState::Success {
                 status = status.auto_inactive(true);
@@ -666,12 +651,12 @@ mod tests {
 
     const LOG_URL: &str = "https://github.com/octo-org/shop/actions/runs/7";
 
+    /// A status names no environment (GitHub keeps the deployment's).
     fn expected_status_body(state: &str, description: &str) -> serde_json::Value {
         let mut body = json!({
             "state": state,
             "description": description,
             "log_url": LOG_URL,
-            "environment": "production",
         });
         if state == "success" {
             body["auto_inactive"] = json!(true);
@@ -713,10 +698,11 @@ mod tests {
                 .await;
         }
 
-        let deployments = Deployments::new(&target(&server.uri())).unwrap();
-        let id = deployments.create(&request()).await.unwrap();
+        // A new client for every call, as `Effects::github` makes them in a run.
+        let client = || Deployments::new(&target(&server.uri())).unwrap();
+        let id = client().create(&request()).await.unwrap();
         assert_eq!(id, DeploymentId(1207));
-        deployments
+        client()
             .set_status(
                 id,
                 DeploymentState::InProgress,
@@ -725,7 +711,7 @@ mod tests {
             )
             .await
             .unwrap();
-        deployments
+        client()
             .set_status(
                 id,
                 DeploymentState::Success,
@@ -797,7 +783,7 @@ mod tests {
         assert_eq!(description.chars().count(), 140);
         assert!(description.ends_with('…'));
         assert_eq!(body["state"], "failure");
-        // Unknown deployment here: no environment, and no auto_inactive but on success.
+        // No environment on a status, and no auto_inactive but on success.
         assert!(body.get("environment").is_none());
         assert!(body.get("auto_inactive").is_none());
         assert!(body.get("log_url").is_none());

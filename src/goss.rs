@@ -267,19 +267,16 @@ pub fn markdown(report: &Report, subject: &str) -> String {
     out
 }
 
-/// `::error` annotations for GitHub Actions, one per failure.
+/// `::error` annotations for GitHub Actions, one per failure, titled `goss NAME`
+/// (escaped by `report::error_annotation`, the one encoder of annotations).
 pub fn annotations(report: &Report) -> String {
     report
         .failures()
         .map(|f| {
-            let message = f
-                .summary_line
-                .replace('%', "%25")
-                .replace('\r', "%0D")
-                .replace('\n', "%0A");
+            let title = format!("goss {}", f.name());
             format!(
-                "::error title=goss {}::{message}\n",
-                f.name().replace([':', ','], " ")
+                "{}\n",
+                crate::report::error_annotation(&title, &f.summary_line)
             )
         })
         .collect()
@@ -329,12 +326,10 @@ mod tests {
         let text = console(&report);
         assert!(text.starts_with("goss: 4 tests, 2 failed, 1 skipped in 0.0s\n  FAIL service/kiln-app/running\n       Service: kiln-app: running:\n       Expected\n"), "{text}");
         let annotations = annotations(&report);
-        assert_eq!(annotations.lines().count(), 2);
-        assert!(
-            annotations.starts_with(
-                "::error title=goss service/kiln-app/running::Service: kiln-app: running:%0AExpected%0A"
-            ),
-            "{annotations}"
+        assert_eq!(
+            annotations,
+            "::error title=goss service/kiln-app/running::Service: kiln-app: running:%0AExpected%0A    false%0Ato equal%0A    true\n\
+             ::error title=goss app health endpoint::Http: http://127.0.0.1/health: status:%0AExpected%0A    502%0Ato equal%0A    200\n"
         );
     }
 

@@ -273,6 +273,25 @@ mod tests {
     }
 
     #[test]
+    fn credentials_are_dropped_from_the_authority_only() {
+        for (url, scrubbed) in [
+            (
+                "https://bob:s3cret@jenkins.local/job/7/",
+                "https://jenkins.local/job/7/",
+            ),
+            ("https://tok@host", "https://host"),
+            ("https://a:b@c@host/x", "https://host/x"),
+            (
+                "https://host/user@example.com/",
+                "https://host/user@example.com/",
+            ),
+            ("jenkins.local/job/7", "jenkins.local/job/7"),
+        ] {
+            assert_eq!(without_credentials(url), scrubbed, "{url}");
+        }
+    }
+
+    #[test]
     fn ci_variables_give_commit_and_build_without_credentials() {
         use crate::config::{CiEnv, Env};
         let github = CiEnv::read(&Env::from_pairs(&[

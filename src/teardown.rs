@@ -1,5 +1,7 @@
-//! The guard over what kiln creates for one run (the verify instance; blue-green
-//! groups later): whatever happens, it is removed before kiln exits.
+//! The guard over what kiln creates or changes for one run (a verify instance, a
+//! deploy lock, a group's raised capacity, a blue-green group that has not taken
+//! over, an instance refresh kiln waits on): whatever happens, it is removed or
+//! undone before kiln exits.
 //!
 //! A stage `hold`s each temporary resource as soon as AWS returns its id and
 //! `remove`s it when done. `lib::run` calls `finish` after every stage, on success,

@@ -1,7 +1,8 @@
 //! `kiln deploy` and `kiln rollback` against the emulator: a group of 4 instances
 //! from a launch template behind a target group. The launcher makes instances of
 //! an image tagged `emulator:health=unhealthy` fail their health checks, which is
-//! how a rollout that never becomes healthy is produced here.
+//! how a rollout that never becomes healthy is produced here; an instance refresh
+//! started with the SDK stays in progress there until it is cancelled.
 
 use std::time::{Duration, Instant};
 
@@ -278,6 +279,51 @@ fn refusals_change_nothing() {
         vec![s.old.clone(); 4]
     );
     assert_eq!(production(&s.app), Some(1));
+}
+
+#[test]
+fn an_active_instance_refresh_holds_the_group_until_it_ends() {
+    let s = service("deploy-refreshing", false);
+    // Someone (the console, another tool) started a refresh of the group.
+    let refresh = emulator().start_instance_refresh(&s.fleet.group);
+    let lock = format!("/kiln/{}/deploy-lock/{}", s.app, s.fleet.group);
+    kiln()
+        .args(["--app", &s.app, "deploy", "--asg", &s.fleet.group])
+        .run()
+        .fails(
+            1,
+            &format!("error: another deploy holds Auto Scaling group {group}: instance refresh {refresh} is InProgress (0% done)\n  help: wait for it to finish; if its run is gone (a crashed job), the lock expires by itself, or remove it: aws ssm delete-parameter --name {lock} --region {REGION}\n", group = s.fleet.group),
+        );
+    assert_eq!(
+        emulator().latest_template_version(&s.fleet.template),
+        1,
+        "no launch template version was made"
+    );
+    assert_eq!(emulator().group(&s.fleet.group).unwrap().version, "1");
+    assert_unlocked(&s);
+    assert_eq!(
+        emulator().instance_refreshes(&s.fleet.group),
+        vec![(refresh, "InProgress".to_string())],
+        "someone else's refresh is left alone"
+    );
+    // Once it has ended, the group is free again.
+    emulator().cancel_instance_refresh(&s.fleet.group);
+    kiln_ok([
+        "--app",
+        &s.app,
+        "deploy",
+        "--asg",
+        &s.fleet.group,
+        "--batch-size",
+        "2",
+        "--min-healthy",
+        "50%",
+    ]);
+    assert_eq!(
+        emulator().images_in_group(&s.fleet.group),
+        vec![s.new.clone(); 4]
+    );
+    assert_unlocked(&s);
 }
 
 #[test]

@@ -136,6 +136,11 @@ fn a_deploy_records_a_github_deployment_in_progress_then_success() {
     assert_eq!(create["payload"]["ami_id"], ami.as_str());
     assert_eq!(create["payload"]["version"], 1);
     assert_eq!(create["payload"]["strategy"], "rolling");
+    // A status names no environment: GitHub keeps the deployment's (production).
+    assert_eq!(
+        requests[1].2,
+        json!({"state": "in_progress", "description": format!("deploy of {group} started")})
+    );
 }
 
 #[test]

@@ -55,6 +55,7 @@ fn the_pipeline_succeeds_with_a_fifth_of_requests_faulted_and_leaves_no_debris()
     );
     let broken = live
         .args(["--app", &app, "verify", "app:1", "--no-promote"])
+        .args(["--instance-profile", emulator().instance_profile()])
         .run();
     assert_eq!(broken.code, 7, "{}", broken.stderr);
 

@@ -72,7 +72,18 @@ fn verify_calls_only_what_the_verify_policy_allows() {
         "goss/app.yaml",
         "package:\n  nginx:\n    installed: true\n",
     );
-    calls(live.args(["--app", &app, "verify", "app:1"]), &mut called);
+    let profile = emulator().instance_profile();
+    calls(
+        live.args([
+            "--app",
+            &app,
+            "verify",
+            "app:1",
+            "--instance-profile",
+            profile,
+        ]),
+        &mut called,
+    );
     let results = root().join("tests/fixtures/goss/pass.json");
     calls(
         kiln()

@@ -4,6 +4,8 @@
 //! `--cleanup`. The emulator runs no command (its invocations succeed with empty
 //! output), so every run here must end as "broken", never as a pass; the path
 //! where Goss JSON comes back is tested at the SDK level (src/stages/verify/tests.rs).
+//! As on AWS, the emulator's SSM agent comes online only on an instance launched
+//! with an instance profile (`emulator().instance_profile()`).
 
 use std::time::{Duration, Instant};
 
@@ -44,7 +46,10 @@ fn the_instance_is_launched_tagged_sent_goss_alone_and_terminated() {
     write(
         run.dir(),
         "kiln.toml",
-        "[verify]\ninstance_type = \"t3.small\"\nlifetime = \"3h\"\n",
+        &format!(
+            "[verify]\ninstance_type = \"t3.small\"\nlifetime = \"3h\"\ninstance_profile = \"{}\"\n",
+            emulator().instance_profile()
+        ),
     );
     let junit = run.dir().join("verify.xml");
     let done = run
@@ -125,6 +130,44 @@ fn an_image_whose_ssm_agent_never_comes_online_is_broken() {
         "{}",
         done.stderr
     );
+}
+
+#[test]
+fn without_an_instance_profile_the_ssm_agent_never_comes_online() {
+    // A working image, but no --instance-profile and none in kiln.toml: the agent
+    // has no credentials to register with SSM, so nothing can be sent.
+    let (app, ami) = app_with_image("live-no-profile", false);
+    let done = verify(&app, &["--boot-timeout", "2s"]);
+    let instances = emulator().app_instances(&app);
+    assert_eq!(instances.len(), 1);
+    let id = &instances[0].id;
+    assert_eq!(instances[0].state, "terminated");
+    assert!(emulator().commands_for(id).is_empty(), "nothing was sent");
+    assert_eq!(done.code, 7, "{}", done.stderr);
+    assert!(
+        done.stderr.ends_with(&format!(
+            "kiln: terminated verify instance {id} in {REGION}\nerror: cannot verify {ami} (app:1): the SSM agent on {id} did not come online within 2s: the image needs the SSM agent, the instance profile needs AmazonSSMManagedInstanceCore, and the subnet a route to SSM (NAT or VPC endpoints)\n{BROKEN_HELP}"
+        )),
+        "{}",
+        done.stderr
+    );
+    // The same image with the profile as a flag reaches the command.
+    let done = verify(&app, &["--instance-profile", emulator().instance_profile()]);
+    assert_eq!(done.code, 7, "{}", done.stderr);
+    assert!(
+        done.stderr.contains(
+            "the command printed nothing (SSM status Success, exit code 0): no Goss results"
+        ),
+        "{}",
+        done.stderr
+    );
+    let instances = emulator().app_instances(&app);
+    assert_eq!(instances.len(), 2);
+    let sent: usize = instances
+        .iter()
+        .map(|i| emulator().commands_for(&i.id).len())
+        .sum();
+    assert_eq!(sent, 1, "one command, to the instance with the profile");
 }
 
 #[test]

@@ -50,7 +50,7 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(90);
 const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 
 /// Builds the SDK configuration. Region, credentials and endpoint resolve lazily in
-/// the SDK; kiln checks the region and credentials itself (see `Aws::connect`).
+/// the SDK; kiln checks the region and credentials itself (see `Aws::check`).
 pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
@@ -84,7 +84,7 @@ pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
     loader.load().await
 }
 
-/// `AWS_MAX_ATTEMPTS` is honoured as in the AWS CLI; kiln's default is 5, since
+/// `AWS_MAX_ATTEMPTS` is honoured as in the AWS CLI; kiln's default is 8, since
 /// pipelines run many calls and throttling is common in busy accounts.
 fn max_attempts() -> u32 {
     std::env::var("AWS_MAX_ATTEMPTS")

@@ -1,10 +1,15 @@
-//! The only place kiln starts other programs (Packer now; Ansible and others later).
+//! The only place kiln starts other programs: `packer build` for a bake and
+//! `terraform apply` for `deploy --via terraform` (both through `Effects::run_tool`).
 //!
 //! A tool runs in its own process group, so a Ctrl-C at the terminal reaches kiln
 //! only; kiln forwards SIGINT or SIGTERM once and waits for the tool to exit, so
 //! Packer can remove its temporary instance, key pair and security group. Output
 //! is streamed line by line to the caller, and the last lines are kept for errors.
-//! Building command lines and parsing output are pure functions in the submodules.
+//! Here too: a command as it may be shown (`ToolCommand`'s secrets redacted, in
+//! text and JSON), which variable names look secret, and `interrupted`, the wait
+//! for SIGINT or SIGTERM while no tool runs. Packer's command line and output
+//! parser are pure functions in `packer`; Terraform's command is built by
+//! `stages::deploy::terraform`.
 
 pub mod packer;
 

@@ -14,10 +14,15 @@ AWS rather than as moto 5.2.5 does:
   `emulator:ssm-agent=offline` never comes online: an image without a working
   agent, which kiln must report as broken (and which keeps a verify waiting, for
   the tests that interrupt it).
+- The agent comes online only on an instance launched with an instance profile
+  that holds a role: on AWS the agent gets its credentials from the instance
+  profile (Default Host Management, the other way, is not modelled), so an
+  instance without one never registers. moto validates the profile on
+  RunInstances and associates it; the launcher reads that association.
 - SendCommand with InstanceIds targets those instances only (moto adds every
   instance of the region), and answers InvalidInstanceId for an instance whose
   agent is not online, as SSM does.
-Auto Scaling and ELBv2 get three fixes, so `kiln deploy` sees a rollout as on AWS:
+Auto Scaling and ELBv2 get these fixes, so `kiln deploy` sees a rollout as on AWS:
 - an instance of a group reports the launch template version it was launched from
   (moto reports the template's default version for every instance);
 - an instance that leaves a group (terminated, detached) leaves the group's target
@@ -30,8 +35,15 @@ Auto Scaling and ELBv2 get three fixes, so `kiln deploy` sees a rollout as on AW
 - DescribeLaunchTemplates and DescribeLaunchTemplateVersions page with NextToken
   (moto returns the first 15 and no token, so a region with more templates, or a
   template with more versions, looks smaller than it is);
-- DescribeInstanceRefreshes (missing in moto, which cannot start a refresh either)
-  answers that the group has none, so kiln's check for a running refresh works.
+- instance refreshes (all four calls missing in moto) are state kept per group:
+  StartInstanceRefresh adds one, Pending at 0%, and answers
+  InstanceRefreshInProgress while another is active, as AWS does;
+  DescribeInstanceRefreshes lists the group's refreshes newest first, a Pending
+  one shown InProgress; CancelInstanceRefresh ends the active one as Cancelled
+  and RollbackInstanceRefresh as RollbackSuccessful (both ActiveInstanceRefreshNotFound
+  when there is none). Not modelled: the replacement of instances, so a refresh
+  stays InProgress at 0% until cancelled or rolled back. A test starts one (with
+  the SDK, as any client would) to hold a group as a running refresh does.
 GetCommandInvocation stays as moto has it: Success with empty output, which kiln
 must report as broken, never as a pass.
 
@@ -70,7 +82,12 @@ def agent_online(account: str, region: str, instance_id: str) -> bool:
     instance = ec2.get_instance_by_id(instance_id)
     if instance is None or instance.state != "running":
         return False
-    return ec2.tags.get(instance.image_id, {}).get("emulator:ssm-agent") != "offline"
+    if ec2.tags.get(instance.image_id, {}).get("emulator:ssm-agent") == "offline":
+        return False
+    # The agent signs its calls to SSM with the instance profile's role: without a
+    # profile, or with one that holds no role, it has no credentials.
+    association = ec2.iam_instance_profile_associations.get(instance.id)
+    return association is not None and bool(association.iam_instance_profile.roles)
 
 
 def patch_run_command() -> None:
@@ -133,6 +150,7 @@ def patch_run_command() -> None:
 
 def patch_auto_scaling() -> None:
     from moto.autoscaling import models as asg
+    from moto.core.responses import ActionResult
     from moto.elbv2 import models as elbv2
 
     original_state_init = asg.InstanceState.__init__
@@ -266,13 +284,111 @@ def patch_auto_scaling() -> None:
         describe_launch_template_versions
     )
 
+    patch_instance_refreshes()
+
+
+# What a refresh's Status may be, as AWS spells it; the first five hold the group.
+ACTIVE_REFRESH = ("Pending", "InProgress", "Cancelling", "RollbackInProgress", "Baking")
+
+
+def patch_instance_refreshes() -> None:
+    """Instance refreshes as state on the Auto Scaling backend (moto has none).
+
+    Each group keeps its refreshes, newest first. StartInstanceRefresh adds one
+    (Pending, 0%) and answers InstanceRefreshInProgress while another is active;
+    DescribeInstanceRefreshes shows a Pending refresh as InProgress (AWS starts it
+    within moments); CancelInstanceRefresh and RollbackInstanceRefresh end the
+    active one (Cancelled, RollbackSuccessful) or answer
+    ActiveInstanceRefreshNotFound. The emulator replaces no instance for a refresh,
+    so one stays InProgress at 0% until it is cancelled or rolled back: a test
+    starts one to hold a group the way a running refresh does on AWS.
+    """
+    import datetime
+    import uuid
+
     from moto.autoscaling import responses as asg_responses
+    from moto.core.exceptions import ServiceException
     from moto.core.responses import ActionResult
 
-    def describe_instance_refreshes(self):
-        return ActionResult({"InstanceRefreshes": []})
+    class RefreshError(ServiceException):
+        pass
 
+    def refreshes_of(response, group_name, must_exist=True):
+        backend = response.autoscaling_backend
+        if group_name not in backend.autoscaling_groups:
+            if not must_exist:
+                return []
+            raise RefreshError(
+                "ValidationError",
+                f"AutoScalingGroup name not found - AutoScalingGroup {group_name} not found",
+            )
+        by_group = backend.__dict__.setdefault("emulator_instance_refreshes", {})
+        return by_group.setdefault(group_name, [])
+
+    def now():
+        return datetime.datetime.now(datetime.timezone.utc)
+
+    def start_instance_refresh(self):
+        group_name = self._get_param("AutoScalingGroupName")
+        refreshes = refreshes_of(self, group_name)
+        if any(r["Status"] in ACTIVE_REFRESH for r in refreshes):
+            raise RefreshError(
+                "InstanceRefreshInProgress",
+                "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.",
+            )
+        group = self.autoscaling_backend.autoscaling_groups[group_name]
+        refresh = {
+            "InstanceRefreshId": str(uuid.uuid4()),
+            "AutoScalingGroupName": group_name,
+            "Status": "Pending",
+            "StartTime": now(),
+            "PercentageComplete": 0,
+            "InstancesToUpdate": len(group.instance_states),
+        }
+        for key in ("Preferences", "DesiredConfiguration"):
+            value = self._get_param(key)
+            if value:
+                refresh[key] = value
+        refreshes.insert(0, refresh)
+        return ActionResult({"InstanceRefreshId": refresh["InstanceRefreshId"]})
+
+    def describe_instance_refreshes(self):
+        group_name = self._get_param("AutoScalingGroupName")
+        refreshes = refreshes_of(self, group_name, must_exist=False)
+        for refresh in refreshes:
+            if refresh["Status"] == "Pending":
+                refresh["Status"] = "InProgress"
+        wanted = self._get_param("InstanceRefreshIds", [])
+        found = [r for r in refreshes if not wanted or r["InstanceRefreshId"] in wanted]
+        page_size = self._get_int_param("MaxRecords", 50)
+        start = int(self._get_param("NextToken") or 0)
+        result = {"InstanceRefreshes": found[start:start + page_size]}
+        if start + page_size < len(found):
+            result["NextToken"] = str(start + page_size)
+        return ActionResult(result)
+
+    def end_active(self, status):
+        group_name = self._get_param("AutoScalingGroupName")
+        for refresh in refreshes_of(self, group_name):
+            if refresh["Status"] in ACTIVE_REFRESH:
+                refresh["Status"] = status
+                refresh["EndTime"] = now()
+                return ActionResult({"InstanceRefreshId": refresh["InstanceRefreshId"]})
+        raise RefreshError(
+            "ActiveInstanceRefreshNotFound",
+            f"No in progress or pending Instance Refresh found for Auto Scaling group {group_name}",
+        )
+
+    def cancel_instance_refresh(self):
+        return end_active(self, "Cancelled")
+
+    def rollback_instance_refresh(self):
+        return end_active(self, "RollbackSuccessful")
+
+    asg_responses.AutoScalingResponse.start_instance_refresh = start_instance_refresh
     asg_responses.AutoScalingResponse.describe_instance_refreshes = describe_instance_refreshes
+    asg_responses.AutoScalingResponse.cancel_instance_refresh = cancel_instance_refresh
+    asg_responses.AutoScalingResponse.rollback_instance_refresh = rollback_instance_refresh
 
 
 def exit_with_parent(parent: int) -> None:

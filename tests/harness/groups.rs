@@ -169,6 +169,70 @@ impl Emulator {
         })
     }
 
+    /// Starts an instance refresh of the group, as another tool or a person would:
+    /// the emulator keeps it InProgress until it is cancelled. Returns its id.
+    pub fn start_instance_refresh(&self, group: &str) -> String {
+        self.fleet_clients(async |asg, _, _| {
+            asg.start_instance_refresh()
+                .auto_scaling_group_name(group)
+                .send()
+                .await
+                .unwrap()
+                .instance_refresh_id()
+                .unwrap()
+                .to_string()
+        })
+    }
+
+    /// Cancels the group's active instance refresh.
+    pub fn cancel_instance_refresh(&self, group: &str) {
+        self.fleet_clients(async |asg, _, _| {
+            asg.cancel_instance_refresh()
+                .auto_scaling_group_name(group)
+                .send()
+                .await
+                .unwrap();
+        })
+    }
+
+    /// `(id, status)` of the group's instance refreshes, newest first.
+    pub fn instance_refreshes(&self, group: &str) -> Vec<(String, String)> {
+        self.fleet_clients(async |asg, _, _| {
+            let out = asg
+                .describe_instance_refreshes()
+                .auto_scaling_group_name(group)
+                .send()
+                .await
+                .unwrap();
+            out.instance_refreshes()
+                .iter()
+                .map(|r| {
+                    (
+                        r.instance_refresh_id().unwrap_or_default().to_string(),
+                        r.status()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    /// The number of the template's newest version.
+    pub fn latest_template_version(&self, template: &str) -> i64 {
+        self.fleet_clients(async |_, _, ec2| {
+            let out = ec2
+                .describe_launch_templates()
+                .launch_template_ids(template)
+                .send()
+                .await
+                .unwrap();
+            out.launch_templates()[0]
+                .latest_version_number()
+                .unwrap_or_default()
+        })
+    }
+
     /// Names of the groups tagged kiln:blue-green=SERVICE.
     pub fn blue_green_family(&self, service: &str) -> Vec<String> {
         self.fleet_clients(async |asg, _, _| {

@@ -1,7 +1,10 @@
 //! What the emulator holds of verify runs: instances by tag and the commands SSM
-//! was asked to run on them. Read with the SDK, not through kiln.
+//! was asked to run on them, and the instance profile their SSM agent needs. Read
+//! and made with the SDK (or IAM's plain query API), not through kiln.
 
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::sync::OnceLock;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
@@ -112,5 +115,64 @@ impl Emulator {
                 .unwrap();
             out.instances()[0].instance_id().unwrap().to_string()
         })
+    }
+
+    /// An instance profile holding a role, made once per test run: the emulator's
+    /// SSM agent, like AWS's, comes online only on an instance launched with one.
+    pub fn instance_profile(&self) -> &'static str {
+        static PROFILE: OnceLock<String> = OnceLock::new();
+        PROFILE.get_or_init(|| {
+            let name = format!("kiln-tests-verify-{}", std::process::id());
+            let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+            self.iam(&[
+                ("Action", "CreateRole"),
+                ("RoleName", &name),
+                ("AssumeRolePolicyDocument", trust),
+            ]);
+            self.iam(&[("Action", "CreateInstanceProfile"), ("InstanceProfileName", &name)]);
+            self.iam(&[
+                ("Action", "AddRoleToInstanceProfile"),
+                ("InstanceProfileName", &name),
+                ("RoleName", &name),
+            ]);
+            name
+        })
+    }
+
+    /// One call to IAM's query API (the tests have no IAM SDK): moto reads the
+    /// service from the credential scope and checks no signature.
+    fn iam(&self, params: &[(&str, &str)]) {
+        let encode = |text: &str| -> String {
+            text.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        let body: Vec<String> = params
+            .iter()
+            .chain(&[("Version", "2010-05-08")])
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        let body = body.join("&");
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            stream,
+            "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(
+            answer.split(' ').nth(1) == Some("200"),
+            "IAM {params:?} failed:\n{answer}"
+        );
     }
 }
