@@ -7,16 +7,14 @@
 //! same hash is published again instead of baked. Nothing is published unless
 //! Packer succeeded and reported an AMI for the primary region.
 
-use std::path::PathBuf;
 
 use futures_util::future::join_all;
 use serde_json::json;
 
 mod regions;
 
-use regions::{Copies, How, RegionResult, publish_new};
+use regions::{Candidate, Copies, How, RegionResult, publish_new};
 
-use crate::aws::ec2::Image;
 use crate::config::BakeSettings;
 use crate::context::Context;
 use crate::effect::unknown_offline;
@@ -38,6 +36,7 @@ pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
         ..
     } = settings;
     let (role, wait) = (*role, *wait);
+
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
 
@@ -75,20 +74,10 @@ pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
                 "inputs unchanged since {} was baked ({hash}); not baking (--force bakes anyway)",
                 image.id
             ));
-                (Some(image), Default::default())
+                (Some(Candidate::from(image)), Default::default())
             }
             None => {
-                let artifacts = bake(
-                    ctx,
-                    &registry,
-                    role,
-                    template,
-                    vars,
-                    var_files,
-                    &source_ami,
-                    &hash,
-                )
-                .await?;
+                let artifacts = bake(ctx, &registry, settings, &source_ami, &hash).await?;
                 let primary =
                     match &artifacts {
                         Some(amis) => Some(amis.get(&region).cloned().ok_or_else(|| {
@@ -104,14 +93,7 @@ pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
                         })?),
                         None => None,
                     };
-                let image = primary.map(|id| Image {
-                    id,
-                    name: None,
-                    state: "available".into(),
-                    created: None,
-                    tags: Default::default(),
-                    snapshots: Vec::new(),
-                });
+                let image = primary.map(Candidate::new);
                 (image, artifacts.unwrap_or_default())
             }
         };
@@ -174,17 +156,14 @@ async fn resolve_base(
 }
 
 /// Runs Packer; the AMI of each region it reports, or `None` in a dry run.
-#[allow(clippy::too_many_arguments)]
 async fn bake(
     ctx: &Context,
     registry: &Registry,
-    role: Role,
-    template: &std::path::Path,
-    vars: &[(String, String)],
-    var_files: &[PathBuf],
+    settings: &BakeSettings,
     source_ami: &Option<AmiId>,
     hash: &str,
 ) -> Result<Option<std::collections::BTreeMap<Region, AmiId>>> {
+    let (role, template) = (settings.role, &settings.template);
     let ci = ctx.config.ci.provenance.clone();
     let mut context = vec![
         ("kiln_app", registry.app().to_string()),
@@ -204,7 +183,7 @@ async fn bake(
     if let Some(endpoint) = ctx.endpoint() {
         context.push(("kiln_ec2_endpoint", endpoint.to_string()));
     }
-    let command = packer::build_command(template, &context, vars, var_files);
+    let command = packer::build_command(template, &context, &settings.vars, &settings.var_files);
     let stream = ctx
         .ui
         .stream("packer", &format!("packer build {}", template.display()));

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use std::collections::BTreeMap;
+
 use super::ami_name;
 use crate::aws::ec2::Image;
 use crate::context::Context;
@@ -52,12 +54,39 @@ pub struct RegionResult {
     pub published: bool,
 }
 
+/// An image to publish in a region, with the tags it carries already (none for an
+/// image just baked or copied; its own for one reused from an earlier bake).
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub id: AmiId,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Candidate {
+    /// An image made by this run: no kiln tags yet.
+    pub fn new(id: AmiId) -> Self {
+        Self {
+            id,
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+impl From<Image> for Candidate {
+    fn from(image: Image) -> Self {
+        Self {
+            id: image.id,
+            tags: image.tags,
+        }
+    }
+}
+
 /// Publishes `image` unless it already is the role's latest version in that region.
 pub(super) async fn publish_new(
     ctx: &Context,
     registry: &Registry,
     role: Role,
-    image: Option<&Image>,
+    image: Option<&Candidate>,
     provenance: &Provenance,
     wait: Duration,
     how: How,
@@ -153,14 +182,14 @@ impl Copies<'_> {
         } = *self;
         let registry = ctx.registry(target)?;
         let existing = match from_packer {
-            Some(ami) => Some((ami.clone(), How::Baked)),
+            Some(ami) => Some((Candidate::new(ami.clone()), How::Baked)),
             None if !reuse_earlier => None,
             None => unknown_offline(registry.baked_with(role, hash).await)?
                 .flatten()
-                .map(|image| (image.id, How::Reused)),
+                .map(|image| (Candidate::from(image), How::Reused)),
         };
-        let (ami, how) = match existing {
-            Some(found) => (Some(found.0), found.1),
+        let (image, how) = match existing {
+            Some((image, how)) => (Some(image), how),
             None => {
                 let change = ImageChange::Copy {
                     region: target.clone(),
@@ -188,20 +217,12 @@ impl Copies<'_> {
                                 state: "not available after copying".into(),
                             });
                         }
-                        (Some(copy), How::Copied)
+                        (Some(Candidate::new(copy)), How::Copied)
                     }
                     _ => (None, How::Copied),
                 }
             }
         };
-        let image = ami.map(|id| Image {
-            id,
-            name: None,
-            state: "available".into(),
-            created: None,
-            tags: Default::default(),
-            snapshots: Vec::new(),
-        });
         // AMI ids are regional: an app copy records this region's base, so that
         // `kiln status` compares like with like.
         let mut provenance = provenance.clone();
