@@ -47,7 +47,7 @@ fn the_instance_is_launched_tagged_sent_goss_alone_and_terminated() {
         run.dir(),
         "kiln.toml",
         &format!(
-            "[verify]\ninstance_type = \"t3.small\"\nlifetime = \"3h\"\ninstance_profile = \"{}\"\n",
+            "[verify]\ninstance_type = \"t3.small\"\nlifetime = \"3h\"\nboot_timeout = \"30s\"\ninstance_profile = \"{}\"\n",
             emulator().instance_profile()
         ),
     );

@@ -2,8 +2,9 @@
 //! preferences from the flags), kiln starts the refresh with the new launch
 //! template version as the desired configuration and waits for its outcome.
 //!
-//! The emulator has no instance refresh: this path is tested at the SDK level
-//! with aws-smithy-mocks (see `tests` below).
+//! The emulator keeps refreshes as state but replaces no instance, so a refresh
+//! never finishes there: this path is tested at the SDK level with
+//! aws-smithy-mocks (see `tests` below).
 
 use crate::aws::autoscaling::RefreshSpec;
 use crate::effect::{Applied, GroupChange};

@@ -1,4 +1,4 @@
-//! Instance refresh at the SDK level (the emulator has none): the refresh is
+//! Instance refresh at the SDK level (the emulator's never finishes): the refresh is
 //! started with the preferences from the flags and the new version as desired
 //! configuration, waited on to success; a failure that AWS rolled back, and a
 //! refresh that overruns the timeout (rolled back by kiln), both end as failures
