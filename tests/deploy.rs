@@ -286,13 +286,12 @@ fn an_active_instance_refresh_holds_the_group_until_it_ends() {
     let s = service("deploy-refreshing", false);
     // Someone (the console, another tool) started a refresh of the group.
     let refresh = emulator().start_instance_refresh(&s.fleet.group);
-    let lock = format!("/kiln/{}/deploy-lock/{}", s.app, s.fleet.group);
     kiln()
         .args(["--app", &s.app, "deploy", "--asg", &s.fleet.group])
         .run()
         .fails(
             1,
-            &format!("error: another deploy holds Auto Scaling group {group}: instance refresh {refresh} is InProgress (0% done)\n  help: wait for it to finish; if its run is gone (a crashed job), the lock expires by itself, or remove it: aws ssm delete-parameter --name {lock} --region {REGION}\n", group = s.fleet.group),
+            &format!("error: another deploy holds Auto Scaling group {group}: instance refresh {refresh} is InProgress (0% done)\n  help: wait for the instance refresh to finish, or cancel it: aws autoscaling cancel-instance-refresh --auto-scaling-group-name {group} --region {REGION}\n", group = s.fleet.group),
         );
     assert_eq!(
         emulator().latest_template_version(&s.fleet.template),

@@ -7,7 +7,6 @@
 //! same hash is published again instead of baked. Nothing is published unless
 //! Packer succeeded and reported an AMI for the primary region.
 
-
 use futures_util::future::join_all;
 use serde_json::json;
 
