@@ -32,6 +32,11 @@ pub mod tag {
     pub const DEPLOYED: &str = "kiln:deployed";
     /// On an Auto Scaling group while a deploy holds it: who, and until when.
     pub const DEPLOY_LOCK: &str = "kiln:deploy-lock";
+    /// On an Auto Scaling group kiln pointed at a new launch template version: that
+    /// version, and the one a failed rollout goes back to. A re-run after an
+    /// interruption continues the rollout when the group still runs the former.
+    pub const ROLLOUT_VERSION: &str = "kiln:rollout-version";
+    pub const ROLLBACK_VERSION: &str = "kiln:rollback-version";
 
     /// On a verify instance: why it exists (`verify`), the run that launched it,
     /// when a crashed run's leftover may be terminated, and the image it tests.
@@ -59,6 +64,8 @@ pub mod tag {
         REVOKED_AT,
         DEPLOYED,
         DEPLOY_LOCK,
+        ROLLOUT_VERSION,
+        ROLLBACK_VERSION,
         PURPOSE,
         RUN_ID,
         EXPIRES,

@@ -346,6 +346,10 @@ fn a_dry_run_plans_the_rollout_and_changes_nothing() {
             s.fleet.group, s.fleet.template
         ),
         format!(
+            "would run   autoscaling:CreateOrUpdateTags {} in {REGION}: kiln:rollout-version=(the new version) kiln:rollback-version=1\n",
+            s.fleet.group
+        ),
+        format!(
             "would run   ssm:LabelParameterVersion /kiln/{}/app in {REGION}: version=2 labels=production\n",
             s.app
         ),
@@ -418,6 +422,17 @@ fn an_interrupted_rollout_releases_the_lock_and_a_second_run_continues_it() {
         .collect();
     assert!(!kept.is_empty());
     assert_eq!(production(&s.app), Some(1));
+    // The state a re-run resumes from is on the group: where the rollout goes, and
+    // where a failure goes back to.
+    let tags = emulator().group(&s.fleet.group).unwrap().tags;
+    assert_eq!(
+        (
+            tags.get("kiln:rollout-version").map(String::as_str),
+            tags.get("kiln:rollback-version").map(String::as_str)
+        ),
+        (Some("2"), Some("1")),
+        "{tags:?}"
+    );
 
     let again = kiln_ok([
         "--app",

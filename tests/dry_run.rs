@@ -172,6 +172,7 @@ fn deploy_and_rollback_dry_runs_on_a_laptop_without_credentials_plan_their_reads
   would run   ssm:PutParameter /kiln/shop/deploy-lock/web in us-east-1 (no overwrite): this run, deploying app:tested
   would run   ec2:CreateLaunchTemplateVersion (the group's launch template) in us-east-1: the current version's settings with image=(the AMI the reference resolves to)
   would run   autoscaling:UpdateAutoScalingGroup web in us-east-1: launch-template=(the group's) version=(the new version)
+  would run   autoscaling:CreateOrUpdateTags web in us-east-1: kiln:rollout-version=(the new version) kiln:rollback-version=(the current version)
   would run   autoscaling:TerminateInstanceInAutoScalingGroup (each instance not on the new version, batch by batch) in us-east-1 (the group launches a replacement)
   would run   ssm:LabelParameterVersion /kiln/shop/app in us-east-1: version=(the version the reference names) labels=production
   would run   autoscaling:DeleteTags web in us-east-1: kiln:deploy-lock
@@ -212,6 +213,7 @@ fn deploy_and_rollback_dry_runs_on_a_laptop_without_credentials_plan_their_reads
             "ssm:PutParameter",
             "ec2:CreateLaunchTemplateVersion",
             "autoscaling:UpdateAutoScalingGroup",
+            "autoscaling:CreateOrUpdateTags",
             "autoscaling:TerminateInstanceInAutoScalingGroup",
             "ssm:LabelParameterVersion",
             "autoscaling:DeleteTags",

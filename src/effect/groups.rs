@@ -11,6 +11,7 @@ use crate::aws::Aws;
 use crate::aws::autoscaling::{NewGroup, RefreshSpec};
 use crate::error::Result;
 use crate::model::{GroupName, InstanceId, LaunchTemplateId, Region, TargetGroupArn};
+use crate::provenance::tag;
 
 /// The launch template version a group is set to.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -50,6 +51,17 @@ pub enum GroupChange {
         group: GroupName,
         key: String,
     },
+    /// Records on the group the version a rollout goes to and the one it goes back
+    /// to (`provenance::tag::ROLLOUT_VERSION`, `ROLLBACK_VERSION`): the state a
+    /// re-run resumes from.
+    MarkRollout {
+        region: Region,
+        group: GroupName,
+        /// `None`: the version a dry run only planned to make.
+        version: Option<i64>,
+        /// `None`: the version the group runs, in a dry run without AWS access.
+        previous: Option<i64>,
+    },
     StartRefresh {
         region: Region,
         group: GroupName,
@@ -84,7 +96,7 @@ impl GroupChange {
         match self {
             Update { .. } => "autoscaling:UpdateAutoScalingGroup",
             ReplaceInstance { .. } => "autoscaling:TerminateInstanceInAutoScalingGroup",
-            Tag { .. } => "autoscaling:CreateOrUpdateTags",
+            Tag { .. } | MarkRollout { .. } => "autoscaling:CreateOrUpdateTags",
             Untag { .. } => "autoscaling:DeleteTags",
             StartRefresh { .. } => "autoscaling:StartInstanceRefresh",
             CancelRefresh { .. } => "autoscaling:CancelInstanceRefresh",
@@ -137,6 +149,20 @@ impl GroupChange {
             }
             Untag { region, group, key } => {
                 aws.autoscaling(&region).delete_tag(&group, &key).await?
+            }
+            MarkRollout {
+                region,
+                group,
+                version,
+                previous,
+            } => {
+                let version = made(version, "the launch template version rolled out")?;
+                let previous = made(previous, "the launch template version to go back to")?;
+                let tags = [
+                    (tag::ROLLOUT_VERSION, version.to_string()),
+                    (tag::ROLLBACK_VERSION, previous.to_string()),
+                ];
+                aws.autoscaling(&region).set_tags(&group, &tags).await?
             }
             StartRefresh {
                 region,
@@ -220,6 +246,19 @@ impl fmt::Display for GroupChange {
                 value,
             } => write!(f, "{group} in {region}: {key}={value}"),
             Untag { region, group, key } => write!(f, "{group} in {region}: {key}"),
+            MarkRollout {
+                region,
+                group,
+                version,
+                previous,
+            } => write!(
+                f,
+                "{group} in {region}: {}={} {}={}",
+                tag::ROLLOUT_VERSION,
+                version.map_or("(the new version)".to_string(), |v| v.to_string()),
+                tag::ROLLBACK_VERSION,
+                previous.map_or("(the current version)".to_string(), |v| v.to_string()),
+            ),
             StartRefresh {
                 region,
                 group,

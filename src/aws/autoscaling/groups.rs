@@ -159,9 +159,18 @@ impl AutoScaling {
     }
 
     pub async fn set_tag(&self, name: &GroupName, key: &str, value: &str) -> Result<()> {
+        self.set_tags(name, &[(key, value.to_string())]).await
+    }
+
+    /// Sets several tags in one call.
+    pub async fn set_tags(&self, name: &GroupName, tags: &[(&str, String)]) -> Result<()> {
+        let tags = tags
+            .iter()
+            .map(|(key, value)| tag(name, key, value))
+            .collect();
         self.client
             .create_or_update_tags()
-            .tags(tag(name, key, value))
+            .set_tags(Some(tags))
             .send()
             .await
             .map_err(|e| classify("autoscaling:CreateOrUpdateTags", &self.endpoint, e))?;

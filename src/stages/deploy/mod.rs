@@ -204,7 +204,7 @@ async fn rollout_and_promote(d: &Deployment<'_>, group: &Group) -> Result<Outcom
                 Some(dir) => terraform::apply(d, group, dir).await?,
                 None => template::prepare(d, group).await?,
             };
-            template::point(d, &versions.template, versions.new).await?;
+            template::point_new(d, &versions).await?;
             let convergence = match rollout.strategy {
                 Strategy::InstanceRefresh => instance_refresh::run(d, &versions).await?,
                 _ => rolling::run(d, versions.new).await?,

@@ -46,6 +46,13 @@ pub async fn plan(d: &Deployment<'_>) -> Result<Outcome> {
             capacity: None,
         })
         .await?;
+        d.apply(GroupChange::MarkRollout {
+            region: region.clone(),
+            group: group.clone(),
+            version: None,
+            previous: None,
+        })
+        .await?;
     }
     if d.rollout.strategy == Strategy::Rolling {
         d.apply(GroupChange::ReplaceInstance {

@@ -8,6 +8,7 @@ use crate::aws::ec2::TemplateVersion;
 use crate::effect::{Applied, GroupChange, TemplateChange, TemplatePin};
 use crate::error::{Error, Result};
 use crate::model::LaunchTemplateId;
+use crate::provenance::tag;
 
 use super::deployment::Deployment;
 
@@ -21,8 +22,6 @@ pub struct Versions {
     /// Whether this run created `new` (else it existed: a resumed deploy).
     pub created: bool,
 }
-
-const PREVIOUS_MARK: &str = "previous version ";
 
 /// The group's launch template and the version it is set to now.
 pub async fn current(d: &Deployment<'_>, group: &Group) -> Result<TemplateVersion> {
@@ -41,28 +40,28 @@ pub async fn current(d: &Deployment<'_>, group: &Group) -> Result<TemplateVersio
 pub async fn prepare(d: &Deployment<'_>, group: &Group) -> Result<Versions> {
     let current = current(d, group).await?;
     let template = current.template.clone();
-    // Resuming: the group already points at a version kiln made for this image.
-    if d.image().is_some() && current.image.as_ref() == d.image() {
-        let previous = current
-            .description
-            .as_deref()
-            .and_then(|d| d.split(PREVIOUS_MARK).nth(1))
-            .and_then(|rest| rest.trim_end_matches(')').parse().ok());
-        if let Some(previous) = previous {
-            d.ctx.ui.note(format!(
-                "{} is already set to {template} version {} with this image: continuing that rollout",
-                group.name, current.number
-            ));
-            return Ok(Versions {
-                template,
-                new: Some(current.number),
-                previous,
-                created: false,
-            });
-        }
+    // Resuming: the group runs the version kiln rolled out for this image, and the
+    // group's tags say where a failure goes back to.
+    let marked = |key: &str| group.tags.get(key).and_then(|v| v.parse::<i64>().ok());
+    if d.image().is_some()
+        && current.image.as_ref() == d.image()
+        && marked(tag::ROLLOUT_VERSION) == Some(current.number)
+        && let Some(previous) = marked(tag::ROLLBACK_VERSION)
+    {
+        d.ctx.ui.note(format!(
+            "{} is already set to {template} version {} with this image: continuing that rollout",
+            group.name, current.number
+        ));
+        return Ok(Versions {
+            template,
+            new: Some(current.number),
+            previous,
+            created: false,
+        });
     }
     let previous = current.number;
-    let description = format!("kiln deploy {} ({PREVIOUS_MARK}{previous})", d.subject());
+    // For people reading the console; kiln resumes from the group's tags.
+    let description = format!("kiln deploy {} (previous version {previous})", d.subject());
     let created = d
         .apply(TemplateChange::CreateVersion {
             region: d.region().clone(),
@@ -84,6 +83,22 @@ pub async fn prepare(d: &Deployment<'_>, group: &Group) -> Result<Versions> {
         previous,
         created: true,
     })
+}
+
+/// Points the group at the new version and records the rollout on the group, so
+/// an interrupted deploy can be continued.
+pub async fn point_new(d: &Deployment<'_>, versions: &Versions) -> Result<()> {
+    point(d, &versions.template, versions.new).await?;
+    if versions.created {
+        d.apply(GroupChange::MarkRollout {
+            region: d.region().clone(),
+            group: d.group().clone(),
+            version: versions.new,
+            previous: Some(versions.previous),
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 /// Points the group at `version` of its template (`None`: the version a dry run
