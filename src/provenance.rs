@@ -338,7 +338,7 @@ mod tests {
             // AWS reserves `aws:`; EC2 keys may not hold these.
             assert!(!name.to_ascii_lowercase().starts_with("aws:"));
         }
-        assert_eq!(tag::ALL.len(), 18);
+        assert_eq!(tag::ALL.len(), 20);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::{CiEnv, Config, FileReader, flag_or};
 use crate::cli::{DeployArgs, RollbackArgs, RolloutArgs};
 use crate::error::{Error, Result, Source};
 use crate::github::GithubTarget;
-use crate::model::{Batch, GroupName, ImageRef, Percent, Region, Span, Strategy};
+use crate::model::{Batch, GroupName, ImageRef, Percent, Span, Strategy};
 
 pub(super) const KEYS: &[&str] = &[
     "asg",
@@ -94,7 +94,7 @@ pub struct DeploySettings {
     pub reference: ImageRef,
     /// `--force`: no tested gate.
     pub force: bool,
-    pub rollout: RolloutSettings,
+    pub rollout: Rollout,
 }
 
 /// `kiln rollback`: where to go back to and how it rolls out.
@@ -102,36 +102,13 @@ pub struct DeploySettings {
 pub struct RollbackSettings {
     /// `--to REF`; `None`: the production image before the current one.
     pub to: Option<ImageRef>,
-    pub rollout: RolloutSettings,
+    pub rollout: Rollout,
 }
 
-/// How a deploy or rollback rolls out, wherever it runs: a `Rollout` once the
-/// region is known (it may come from the AWS profile, so only after connecting).
-#[derive(Debug, Clone)]
-pub struct RolloutSettings {
-    pub group: GroupName,
-    pub strategy: Strategy,
-    pub batch: Batch,
-    pub min_healthy: Percent,
-    pub timeout: Span,
-    pub max_healthy: Option<Percent>,
-    pub warmup: Option<i32>,
-    pub checkpoints: Vec<i32>,
-    pub skip_matching: bool,
-    pub keep_old: u32,
-    pub rollback_on_failure: bool,
-    pub promote: bool,
-    pub environment: String,
-    /// Where to record a GitHub Deployment, if anywhere.
-    pub github: Option<Arc<GithubTarget>>,
-    /// `--via terraform`: the stack's directory; Terraform makes the version.
-    pub via_terraform: Option<PathBuf>,
-}
-
-/// A rollout's settings in the region it runs in.
+/// How a deploy or rollback rolls out. The region is the deployment's (it may
+/// come from the AWS profile, so it is known only after connecting).
 #[derive(Debug, Clone)]
 pub struct Rollout {
-    pub region: Region,
     pub group: GroupName,
     pub strategy: Strategy,
     pub batch: Batch,
@@ -149,30 +126,6 @@ pub struct Rollout {
     pub github: Option<Arc<GithubTarget>>,
     /// `--via terraform`: the stack's directory; Terraform makes the version.
     pub via_terraform: Option<PathBuf>,
-}
-
-impl RolloutSettings {
-    pub fn in_region(&self, region: Region) -> Rollout {
-        let settings = self.clone();
-        Rollout {
-            region,
-            group: settings.group,
-            strategy: settings.strategy,
-            batch: settings.batch,
-            min_healthy: settings.min_healthy,
-            timeout: settings.timeout,
-            max_healthy: settings.max_healthy,
-            warmup: settings.warmup,
-            checkpoints: settings.checkpoints,
-            skip_matching: settings.skip_matching,
-            keep_old: settings.keep_old,
-            rollback_on_failure: settings.rollback_on_failure,
-            promote: settings.promote,
-            environment: settings.environment,
-            github: settings.github,
-            via_terraform: settings.via_terraform,
-        }
-    }
 }
 
 /// `kiln deploy`'s settings: the rollout's, then `--via`, then REF.
@@ -180,7 +133,7 @@ pub(super) fn deploy(args: &DeployArgs, config: &Config) -> Result<DeploySetting
     let rollout = rollout(&args.rollout, &config.deploy, &config.ci)?;
     let rollout = match args.via.as_deref() {
         None => rollout,
-        Some("terraform") => RolloutSettings {
+        Some("terraform") => Rollout {
             via_terraform: Some(
                 args.terraform_dir
                     .clone()
@@ -222,7 +175,7 @@ pub(super) fn rollback(args: &RollbackArgs, config: &Config) -> Result<RollbackS
 }
 
 /// `[deploy]` with the rollout flags on top.
-fn rollout(args: &RolloutArgs, file: &DeployConfig, ci: &CiEnv) -> Result<RolloutSettings> {
+fn rollout(args: &RolloutArgs, file: &DeployConfig, ci: &CiEnv) -> Result<Rollout> {
     let group = flag_or(
         args.asg.as_deref(),
         "--asg",
@@ -252,7 +205,7 @@ fn rollout(args: &RolloutArgs, file: &DeployConfig, ci: &CiEnv) -> Result<Rollou
             .map(|p| Percent::parse(p.trim(), &Source::Flag("--checkpoints")).map(|p| p.0 as i32))
             .collect::<Result<_>>()?,
     };
-    Ok(RolloutSettings {
+    Ok(Rollout {
         group,
         strategy: flag_or(
             args.strategy.as_deref(),

@@ -55,7 +55,7 @@ mod tests {
 
     use super::*;
     use crate::cli::Cli;
-    use crate::config::{Env, RevokeTarget, RolloutSettings, load, parse_file};
+    use crate::config::{Env, RevokeTarget, Rollout, load, parse_file};
     use crate::model::{Batch, Percent, Span, Strategy};
 
     /// The settings of a command line, with `kiln_toml` as the file and `env` as
@@ -68,7 +68,7 @@ mod tests {
         settings(&cli.command, &config)
     }
 
-    fn rollout_of(line: &str, kiln_toml: &str) -> RolloutSettings {
+    fn rollout_of(line: &str, kiln_toml: &str) -> Rollout {
         match settings_of(line, kiln_toml, &[]).unwrap() {
             Settings::Deploy(deploy) => deploy.rollout,
             Settings::Rollback(rollback) => rollback.rollout,

@@ -41,6 +41,8 @@ pub enum Convergence {
 pub struct Deployment<'a> {
     pub ctx: &'a Context,
     pub rollout: &'a Rollout,
+    /// Where the group is: the primary region.
+    pub region: Region,
     pub command: Command,
     pub registry: Registry,
     pub reference: ImageRef,
@@ -50,7 +52,7 @@ pub struct Deployment<'a> {
 
 impl Deployment<'_> {
     pub fn region(&self) -> &Region {
-        &self.rollout.region
+        &self.region
     }
 
     pub fn group(&self) -> &GroupName {

@@ -46,7 +46,7 @@ pub async fn start(d: &Deployment<'_>) -> Record {
             ami_id: entry.ami_id.clone(),
             parameter: entry.parameter.clone(),
             version: entry.version,
-            region: rollout.region.clone(),
+            region: d.region().clone(),
             app: app.clone(),
             strategy: rollout.strategy.to_string(),
         },

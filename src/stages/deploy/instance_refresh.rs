@@ -33,7 +33,7 @@ pub async fn run(d: &Deployment<'_>, versions: &Versions) -> Result<Convergence>
     };
     let started = d
         .apply(GroupChange::StartRefresh {
-            region: rollout.region.clone(),
+            region: d.region().clone(),
             group: rollout.group.clone(),
             spec,
         })
@@ -42,7 +42,7 @@ pub async fn run(d: &Deployment<'_>, versions: &Versions) -> Result<Convergence>
         return Ok(Convergence::Converged);
     };
     let held = Temporary::Refresh {
-        region: rollout.region.clone(),
+        region: d.region().clone(),
         group: rollout.group.clone(),
     };
     ctx.teardown.hold(held.clone());
@@ -118,6 +118,7 @@ pub async fn roll_back(d: &Deployment<'_>, versions: &Versions) -> Result<Conver
             again.rollback_on_failure = false;
             let d = Deployment {
                 rollout: &again,
+                region: d.region.clone(),
                 registry: d.registry.clone(),
                 reference: d.reference.clone(),
                 entry: d.entry.clone(),

@@ -21,7 +21,7 @@ pub fn name(d: &Deployment<'_>) -> Result<String> {
 /// deploy removes when it ends; `None` in a dry run.
 pub async fn take(d: &Deployment<'_>, run: &RunId) -> Result<Option<Temporary>> {
     let (ctx, rollout) = (d.ctx, d.rollout);
-    let region = &rollout.region;
+    let region = d.region();
     let lock = name(d)?;
     let refreshing = d
         .read(

@@ -37,9 +37,10 @@ use crate::report::Outcome;
 use deployment::{Command, Convergence, Deployment, subject, tested_gate};
 
 pub async fn deploy(ctx: &Context, settings: &DeploySettings) -> Result<Outcome> {
-    let rollout = settings.rollout.in_region(ctx.region());
+    let rollout = &settings.rollout;
+    let region = ctx.region();
     let reference = settings.reference.clone();
-    let registry = ctx.registry(&rollout.region)?;
+    let registry = ctx.registry(&region)?;
     let entry = unknown_offline(registry.resolve_usable(&reference).await)?;
     if let Some(entry) = &entry {
         let force = settings.force;
@@ -47,7 +48,8 @@ pub async fn deploy(ctx: &Context, settings: &DeploySettings) -> Result<Outcome>
     }
     let deployment = Deployment {
         ctx,
-        rollout: &rollout,
+        rollout,
+        region,
         command: Command::Deploy,
         registry,
         reference,
@@ -57,8 +59,9 @@ pub async fn deploy(ctx: &Context, settings: &DeploySettings) -> Result<Outcome>
 }
 
 pub async fn rollback(ctx: &Context, settings: &RollbackSettings) -> Result<Outcome> {
-    let rollout = settings.rollout.in_region(ctx.region());
-    let registry = ctx.registry(&rollout.region)?;
+    let rollout = &settings.rollout;
+    let region = ctx.region();
+    let registry = ctx.registry(&region)?;
     let production = &ctx.config.channels.production;
     let (reference, entry) = match &settings.to {
         Some(reference) => {
@@ -93,7 +96,8 @@ pub async fn rollback(ctx: &Context, settings: &RollbackSettings) -> Result<Outc
     }
     let deployment = Deployment {
         ctx,
-        rollout: &rollout,
+        rollout,
+        region,
         command: Command::Rollback,
         registry,
         reference,

@@ -22,7 +22,6 @@ const REFRESH: &str = "08b91cf7-8fa6-48af-b6a6-d227f40f1b9b";
 
 fn rollout(timeout: Span) -> Rollout {
     Rollout {
-        region: Region::from_aws("eu-west-1"),
         group: GroupName::from_aws("shop-production"),
         strategy: Strategy::InstanceRefresh,
         batch: Batch::Count(1),
@@ -55,8 +54,9 @@ fn deployment<'a>(ctx: &'a Context, rollout: &'a Rollout) -> Deployment<'a> {
     Deployment {
         ctx,
         rollout,
+        region: Region::from_aws("eu-west-1"),
         command: Command::Deploy,
-        registry: ctx.registry(&rollout.region).unwrap(),
+        registry: ctx.registry(&Region::from_aws("eu-west-1")).unwrap(),
         reference: crate::model::ImageRef {
             role: crate::model::Role::App,
             selector: crate::model::Selector::Latest,
