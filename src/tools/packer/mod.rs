@@ -6,6 +6,8 @@
 //! An AMI artifact is `…,artifact,N,id,REGION:AMI[%!(PACKER_COMMA)REGION:AMI…]`; a
 //! manifest post-processor repeats the same id as a second artifact.
 
+pub mod template;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
