@@ -2,9 +2,13 @@
 //! person or a CI system reads (console, JUnit XML, Markdown, GitHub annotations).
 //!
 //! With `--retry-timeout`, Goss prints a whole JSON document per attempt with
-//! "Retrying in …" lines between: the last document is the verdict. Output that is
-//! empty, not JSON, or JSON of another shape means the image or its infrastructure
-//! is broken; it is never a pass.
+//! "Retrying in …" lines between: the last attempt is the verdict. Documents with
+//! no such line between them are the reports of several specs (a loop over
+//! `goss -g SPEC validate -f json`): each counts, and all must pass. Output that is
+//! empty, not JSON, JSON of another shape, or a report in which every test was
+//! skipped means the image or its infrastructure is broken; it is never a pass.
+//! Both Goss 0.3 (no `skipped-count`) and 0.4 reports are read, in UTF-8 (with or
+//! without a byte-order mark) or UTF-16 (a PowerShell redirection).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,9 +17,19 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unusable {
     Empty,
-    NotJson { first_line: String },
-    WrongShape { detail: String },
+    NotJson {
+        first_line: String,
+    },
+    /// XML: most likely Goss's JUnit output (`--format junit`), not its JSON.
+    Xml,
+    WrongShape {
+        detail: String,
+    },
     NoTests,
+    /// Every test was skipped: nothing was tested.
+    AllSkipped {
+        count: usize,
+    },
 }
 
 impl std::fmt::Display for Unusable {
@@ -28,7 +42,14 @@ impl std::fmt::Display for Unusable {
             Unusable::WrongShape { detail } => {
                 write!(f, "goss output is JSON but not a Goss report: {detail}")
             }
+            Unusable::Xml => write!(
+                f,
+                "goss output is XML (JUnit?), not JSON: run goss with --format json"
+            ),
             Unusable::NoTests => write!(f, "the Goss spec has no tests"),
+            Unusable::AllSkipped { count } => {
+                write!(f, "all {count} Goss tests were skipped: nothing was tested")
+            }
         }
     }
 }
@@ -120,47 +141,100 @@ impl Report {
     }
 }
 
-/// The last complete Goss report in `output`.
+/// Goss's output as text: UTF-8 with or without a byte-order mark, or UTF-16 with
+/// one (PowerShell's `>` writes UTF-16LE). Bytes that are none of these are kept as
+/// well as they can be, so the message shows what the file starts with.
+pub fn text(bytes: &[u8]) -> String {
+    let utf16 = |bytes: &[u8], unit: fn([u8; 2]) -> u16| {
+        let units: Vec<u16> = bytes.chunks_exact(2).map(|c| unit([c[0], c[1]])).collect();
+        String::from_utf16_lossy(&units)
+    };
+    match bytes {
+        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8_lossy(rest).into_owned(),
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// The verdict in `output`: the last attempt of each spec's report, all specs
+/// together.
 pub fn parse(output: &str) -> Result<Report, Unusable> {
-    let text = output.trim();
+    let text = output.trim_start_matches('\u{feff}').trim();
     if text.is_empty() {
         return Err(Unusable::Empty);
     }
-    // Each attempt prints one document starting at the beginning of a line; the
-    // last one decides. If it does not parse (cut off by a timeout, not Goss's), the
-    // verdict is unknown: an earlier attempt never stands in for it.
-    let Some(start) = std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .rfind(|&i| text[i..].starts_with('{'))
-    else {
-        return Err(Unusable::NotJson {
-            first_line: text.lines().next().unwrap_or("").chars().take(80).collect(),
-        });
-    };
-    let mut documents = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
-    let value = match documents.next() {
-        Some(Ok(value)) => value,
-        _ => {
-            return Err(Unusable::NotJson {
-                first_line: text[start..]
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .chars()
-                    .take(80)
-                    .collect(),
-            });
-        }
-    };
-    match serde_json::from_value::<Report>(value) {
-        Ok(report) if report.summary.test_count == 0 && report.results.is_empty() => {
-            Err(Unusable::NoTests)
-        }
-        Ok(report) => Ok(report),
-        Err(e) => Err(Unusable::WrongShape {
-            detail: e.to_string(),
-        }),
+    if text.starts_with('<') {
+        return Err(Unusable::Xml);
     }
+    let first_line =
+        |from: &str| -> String { from.lines().next().unwrap_or("").chars().take(80).collect() };
+    // Each document starts at the beginning of a line. A "Retrying" line between
+    // two documents makes the second replace the first (a later attempt of the
+    // same spec); otherwise the second is another spec's report.
+    let starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .filter(|&i| text[i..].starts_with('{'))
+        .collect();
+    if starts.is_empty() {
+        return Err(Unusable::NotJson {
+            first_line: first_line(text),
+        });
+    }
+    let mut reports: Vec<Report> = Vec::new();
+    let mut end = 0;
+    for start in starts {
+        if start < end {
+            continue; // inside the document just read
+        }
+        let between = &text[end..start];
+        let mut documents = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
+        // A document that does not parse (cut off by a timeout, not Goss's) leaves
+        // the verdict unknown: an earlier attempt never stands in for it.
+        let value = match documents.next() {
+            Some(Ok(value)) => value,
+            _ => {
+                return Err(Unusable::NotJson {
+                    first_line: first_line(&text[start..]),
+                });
+            }
+        };
+        end = start + documents.byte_offset();
+        let mut report =
+            serde_json::from_value::<Report>(value).map_err(|e| Unusable::WrongShape {
+                detail: e.to_string(),
+            })?;
+        // Goss 0.3 reports no skipped-count: count the skipped results.
+        let skipped = report.results.iter().filter(|r| r.is_skipped()).count() as u64;
+        report.summary.skipped_count = report.summary.skipped_count.max(skipped);
+        if between.contains("Retrying") {
+            reports.pop();
+        }
+        reports.push(report);
+    }
+    let report = combined(reports);
+    if report.summary.test_count == 0 && report.results.is_empty() {
+        return Err(Unusable::NoTests);
+    }
+    if !report.results.is_empty() && report.results.iter().all(TestResult::is_skipped) {
+        return Err(Unusable::AllSkipped {
+            count: report.results.len(),
+        });
+    }
+    Ok(report)
+}
+
+/// Several specs' reports as one: their results, and their counts added up.
+fn combined(mut reports: Vec<Report>) -> Report {
+    let mut first = reports.remove(0);
+    for report in reports {
+        first.results.extend(report.results);
+        first.summary.test_count += report.summary.test_count;
+        first.summary.failed_count += report.summary.failed_count;
+        first.summary.skipped_count += report.summary.skipped_count;
+        first.summary.total_duration += report.summary.total_duration;
+    }
+    first
 }
 
 /// The console summary: counts, duration and each failure with its summary line.
@@ -304,6 +378,77 @@ mod tests {
     const FAIL: &str = include_str!("../tests/fixtures/goss/fail.json");
     const RETRIES: &str = include_str!("../tests/fixtures/goss/retries.txt");
     const RETRIES_FAILING: &str = include_str!("../tests/fixtures/goss/retries-still-failing.txt");
+    const V03_PASS: &str = include_str!("../tests/fixtures/goss/v03-pass.json");
+    const V03_ALL_SKIPPED: &str = include_str!("../tests/fixtures/goss/v03-all-skipped.json");
+    const TWO_SPECS: &str = include_str!("../tests/fixtures/goss/two-specs-first-fails.txt");
+    const JUNIT: &str = include_str!("../tests/fixtures/goss/junit.xml");
+
+    #[test]
+    fn goss_0_3_reports_count_their_skipped_results() {
+        let report = parse(V03_PASS).unwrap();
+        assert!(report.passed());
+        assert_eq!(report.summary.skipped_count, 1);
+        assert_eq!(
+            console(&report),
+            "goss: 3 tests, 0 failed, 1 skipped in 0.0s\n"
+        );
+    }
+
+    #[test]
+    fn a_report_where_every_test_was_skipped_tested_nothing() {
+        assert_eq!(
+            parse(V03_ALL_SKIPPED).unwrap_err(),
+            Unusable::AllSkipped { count: 2 }
+        );
+        assert_eq!(
+            Unusable::AllSkipped { count: 2 }.to_string(),
+            "all 2 Goss tests were skipped: nothing was tested"
+        );
+    }
+
+    #[test]
+    fn several_specs_reports_all_count_and_only_retries_replace_one() {
+        // Two specs' reports one after the other: the first one's failures stand.
+        let report = parse(TWO_SPECS).unwrap();
+        assert!(!report.passed());
+        assert_eq!(report.summary.test_count, 7);
+        assert_eq!(report.failures().count(), 2);
+        // A retry of the second spec still replaces only the second.
+        let retried = format!("{FAIL}{V03_PASS}Retrying in 1s\n{V03_PASS}");
+        let report = parse(&retried).unwrap();
+        assert_eq!(report.summary.test_count, 7);
+        assert!(!report.passed());
+    }
+
+    #[test]
+    fn utf16_and_byte_order_marks_are_read_as_text() {
+        let utf16le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(PASS.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert!(parse(&text(&utf16le)).unwrap().passed());
+        let utf16be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(PASS.encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert!(parse(&text(&utf16be)).unwrap().passed());
+        let with_bom = [&[0xEF, 0xBB, 0xBF][..], b"nope\n"].concat();
+        assert_eq!(
+            parse(&text(&with_bom)).unwrap_err(),
+            Unusable::NotJson {
+                first_line: "nope".into()
+            }
+        );
+    }
+
+    #[test]
+    fn junit_xml_is_named_as_such() {
+        assert_eq!(parse(JUNIT).unwrap_err(), Unusable::Xml);
+        assert_eq!(
+            Unusable::Xml.to_string(),
+            "goss output is XML (JUnit?), not JSON: run goss with --format json"
+        );
+    }
 
     #[test]
     fn all_pass() {

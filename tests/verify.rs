@@ -200,3 +200,62 @@ fn unusable_results_still_leave_a_junit_report() {
     let error = doc.descendants().find(|n| n.has_tag_name("error")).unwrap();
     assert_eq!(error.attribute("message"), Some("goss printed nothing"));
 }
+
+#[test]
+fn results_that_tested_nothing_or_hide_a_failure_are_never_a_pass() {
+    let (app, amis) = app_with_three_versions("verify-real-goss");
+    // Every test skipped (a Goss 0.3 report: no skipped-count): nothing was tested.
+    let run = kiln()
+        .args(["--app", &app, "verify", "app:3", "--results"])
+        .arg(fixture("v03-all-skipped.json"))
+        .run();
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: cannot verify {} (app:3): all 2 Goss tests were skipped: nothing was tested\n",
+            amis[2]
+        )),
+        "{}",
+        run.stderr
+    );
+    // Two specs' reports in one file: the first spec's failures count.
+    let run = kiln()
+        .args(["--app", &app, "verify", "app:3", "--results"])
+        .arg(fixture("two-specs-first-fails.txt"))
+        .run();
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("goss: 7 tests, 2 failed, 2 skipped in 0.0s\n"),
+        "{}",
+        run.stdout
+    );
+    // JUnit XML given by mistake is named as such.
+    let run = kiln()
+        .args(["--app", &app, "verify", "app:3", "--results"])
+        .arg(fixture("junit.xml"))
+        .run();
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("goss output is XML (JUnit?), not JSON: run goss with --format json"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(labelled(&app), vec![]);
+
+    // A PowerShell redirection writes UTF-16: read as the pass it is.
+    let run = kiln();
+    let utf16 = run.dir().join("results.json");
+    let pass = std::fs::read_to_string(fixture("pass.json")).unwrap();
+    let bytes: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(pass.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    std::fs::write(&utf16, bytes).unwrap();
+    run.args(["--app", &app, "verify", "app:3", "--results"])
+        .arg(&utf16)
+        .run()
+        .ok();
+    assert_eq!(labelled(&app), vec![(3, vec!["tested".to_string()])]);
+}

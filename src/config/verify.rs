@@ -256,18 +256,10 @@ fn read_input(path: &Path, what: &'static str, flag: &'static str) -> Result<Vec
     })
 }
 
-fn read_results(path: &PathBuf) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::InputMissing {
-            path: path.clone(),
-            what: "Goss results file",
-            flag: "--results",
-        },
-        _ => Error::Io {
-            path: path.clone(),
-            message: format!("cannot read the Goss results: {e}"),
-        },
-    })
+/// The results file as text, whatever its encoding (see `goss::text`): what is
+/// not a Goss report is judged by the gate (exit 7), not refused here.
+fn read_results(path: &Path) -> Result<String> {
+    read_input(path, "Goss results file", "--results").map(|bytes| crate::goss::text(&bytes))
 }
 
 #[cfg(test)]
