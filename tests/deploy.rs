@@ -514,3 +514,30 @@ fn a_blue_green_deploy_cancelled_while_the_new_group_comes_up_removes_it() {
     assert_unlocked(&s);
     assert_eq!(production(&s.app), Some(1));
 }
+
+#[test]
+fn rolling_back_to_an_image_that_never_ran_in_production_says_so() {
+    let s = service("rollback-to-tested", false);
+    let back = kiln_ok([
+        "--app",
+        &s.app,
+        "rollback",
+        "--to",
+        "app:2",
+        "--asg",
+        &s.fleet.group,
+        "--batch-size",
+        "2",
+        "--min-healthy",
+        "50%",
+    ]);
+    assert!(
+        back.stderr.contains(&format!(
+            "kiln: rolling {} back to {} (app:2) (on tested, never in production)\n",
+            s.fleet.group, s.new
+        )),
+        "{}",
+        back.stderr
+    );
+    assert_eq!(production(&s.app), Some(2));
+}

@@ -146,7 +146,9 @@ impl AutoScaling {
         {
             Ok(_) => Ok(()),
             // Already gone (a second run, or the group replaced it): nothing to do.
-            Err(err) if error_code(&err) == Some("ValidationError") => {
+            // AWS answers ValidationError for other refusals too (an instance that is
+            // not InService or Standby): those are errors, with AWS's message.
+            Err(err) if no_longer_in_group(&err) => {
                 tracing::info!("{instance} is no longer in its group");
                 Ok(())
             }
@@ -304,5 +306,66 @@ fn group_from(g: aws_sdk_autoscaling::types::AutoScalingGroup) -> Group {
         subnets: g.vpc_zone_identifier,
         health_check_type: g.health_check_type,
         health_check_grace: g.health_check_grace_period,
+    }
+}
+
+/// AWS's answer for an instance its group no longer manages: ValidationError
+/// "Instance Id not found - No managed instance found for instance ID: i-…".
+fn no_longer_in_group<E: aws_sdk_autoscaling::error::ProvideErrorMetadata>(
+    err: &aws_sdk_autoscaling::error::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> bool {
+    error_code(err) == Some("ValidationError")
+        && aws_sdk_autoscaling::error::ProvideErrorMetadata::message(err)
+            .is_some_and(|m| m.contains("not found") || m.contains("No managed instance"))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_autoscaling::error::ErrorMetadata;
+    use aws_sdk_autoscaling::operation::terminate_instance_in_auto_scaling_group::TerminateInstanceInAutoScalingGroupError;
+    use aws_smithy_mocks::mock;
+
+    use super::super::AutoScaling;
+    use crate::model::InstanceId;
+
+    fn refusing(message: &'static str) -> AutoScaling {
+        let rule = mock!(aws_sdk_autoscaling::Client::terminate_instance_in_auto_scaling_group)
+            .then_error(move || {
+                TerminateInstanceInAutoScalingGroupError::generic(
+                    ErrorMetadata::builder()
+                        .code("ValidationError")
+                        .message(message)
+                        .build(),
+                )
+            });
+        AutoScaling::new(
+            crate::aws::mocked::autoscaling(&[&rule]),
+            "https://autoscaling.eu-west-1.amazonaws.com".into(),
+        )
+    }
+
+    #[tokio::test]
+    async fn an_instance_the_group_no_longer_has_is_done_already() {
+        let gone =
+            refusing("Instance Id not found - No managed instance found for instance ID: i-0abc");
+        gone.terminate(&InstanceId::from_aws("i-0abc"), false)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn any_other_refusal_is_an_error_with_aws_message() {
+        let busy = refusing("The instance i-0abc is not in InService or Standby.");
+        let error = busy
+            .terminate(&InstanceId::from_aws("i-0abc"), false)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "autoscaling:TerminateInstanceInAutoScalingGroup failed: ValidationError: The instance i-0abc is not in InService or Standby."
+        );
     }
 }

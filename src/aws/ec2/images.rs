@@ -223,11 +223,11 @@ impl Ec2 {
     /// Marks an image deprecated now (`true`), or no longer (`false`).
     pub async fn deprecate(&self, image: &AmiId, deprecated: bool) -> Result<()> {
         if deprecated {
-            let now = aws_smithy_types::DateTime::from_secs(crate::model::Timestamp::now().0);
+            let at = deprecation_time(crate::model::Timestamp::now().0);
             self.client
                 .enable_image_deprecation()
                 .image_id(image.as_str())
-                .deprecate_at(now)
+                .deprecate_at(aws_smithy_types::DateTime::from_secs(at))
                 .send()
                 .await
                 .map(|_| ())
@@ -242,6 +242,12 @@ impl Ec2 {
                 .map_err(|e| classify("ec2:DisableImageDeprecation", &self.endpoint, e))
         }
     }
+}
+
+/// When a deprecation "now" can take effect: EC2 refuses a DeprecateAt in the past
+/// and rounds it to the minute, so the first whole minute at least a minute ahead.
+fn deprecation_time(now: i64) -> i64 {
+    (now + 60).div_euclid(60) * 60 + 60
 }
 
 fn image_from(image: aws_sdk_ec2::types::Image) -> Image {
@@ -266,5 +272,46 @@ fn image_from(image: aws_sdk_ec2::types::Image) -> Image {
                 Some((ebs.snapshot_id?, ebs.volume_size.unwrap_or_default()))
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::operation::enable_image_deprecation::EnableImageDeprecationOutput;
+    use aws_smithy_mocks::mock;
+
+    use super::*;
+
+    #[test]
+    fn a_deprecation_is_set_to_a_whole_minute_at_least_a_minute_ahead() {
+        for now in [1_796_000_000, 1_796_000_001, 1_796_000_059, 1_796_000_060] {
+            let at = deprecation_time(now);
+            assert_eq!(at % 60, 0, "{now}");
+            assert!(at >= now + 60 && at <= now + 180, "{now} -> {at}");
+        }
+    }
+
+    #[tokio::test]
+    async fn revoke_asks_ec2_for_a_time_it_accepts() {
+        let before = crate::model::Timestamp::now().0;
+        let rule = mock!(aws_sdk_ec2::Client::enable_image_deprecation)
+            .match_requests(move |request| {
+                request.deprecate_at().is_some_and(|at| {
+                    at.secs() % 60 == 0 && at.secs() >= before + 60 && at.secs() <= before + 240
+                })
+            })
+            .then_output(|| {
+                EnableImageDeprecationOutput::builder()
+                    .r#return(true)
+                    .build()
+            });
+        let ec2 = Ec2::new(
+            crate::aws::mocked::ec2(&[&rule]),
+            "https://ec2.eu-west-1.amazonaws.com".into(),
+        );
+        ec2.deprecate(&AmiId::from_aws("ami-0123456789abcdef0"), true)
+            .await
+            .unwrap();
+        assert_eq!(rule.num_calls(), 1);
     }
 }

@@ -88,8 +88,14 @@ pub async fn rollback(ctx: &Context, settings: &RollbackSettings) -> Result<Outc
             Command::Rollback,
         )
         .await?;
+        // Say what the image is: one that ran in production, or one only tested.
+        let was = if deployed_before {
+            format!("was {production} before")
+        } else {
+            format!("on {}, never in {production}", ctx.config.channels.tested)
+        };
         ctx.ui.note(format!(
-            "rolling {} back to {} (was {production} before)",
+            "rolling {} back to {} ({was})",
             rollout.group,
             subject(entry)
         ));
