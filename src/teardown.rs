@@ -173,9 +173,21 @@ pub struct Teardown {
 }
 
 impl Teardown {
-    /// From now on, `thing` is removed however the run ends.
-    pub fn hold(&self, thing: Temporary) {
-        self.lock().push(thing);
+    /// From now on, `thing` is removed however the run ends; returns what is held.
+    /// A group's capacity is held once, with the capacity it had before kiln first
+    /// raised it: a second raise (a rollback after a failed rollout) returns the
+    /// first, so the group always ends at the capacity it started with.
+    pub fn hold(&self, thing: Temporary) -> Temporary {
+        let mut held = self.lock();
+        if let Temporary::RaisedCapacity { region, group, .. } = &thing
+            && let Some(first) = held.iter().find(|h| {
+                matches!(h, Temporary::RaisedCapacity { region: r, group: g, .. } if r == region && g == group)
+            })
+        {
+            return first.clone();
+        }
+        held.push(thing.clone());
+        thing
     }
 
     /// Lets `thing` outlive the run (`--keep-on-failure`).
@@ -199,7 +211,9 @@ impl Teardown {
         let held: Vec<Temporary> = self.lock().clone();
         let mut left = Vec::new();
         let mut detail = String::new();
-        for thing in held {
+        // Newest first, as they were made: a group's capacity is restored before
+        // the lock on it is released.
+        for thing in held.into_iter().rev() {
             match self.remove(effects, &thing).await {
                 Ok(()) => eprintln!("kiln: removed {thing}"),
                 Err(error) => {
@@ -226,6 +240,34 @@ impl Teardown {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_group_ends_at_the_capacity_it_had_before_kiln_raised_it() {
+        use aws_sdk_autoscaling::operation::update_auto_scaling_group::UpdateAutoScalingGroupOutput;
+        use aws_smithy_mocks::mock;
+        // Only a restore to the capacity before the first raise is answered: a
+        // restore to the raised size (the second raise's "original") fails the run.
+        let restore = mock!(aws_sdk_autoscaling::Client::update_auto_scaling_group)
+            .match_requests(|r| r.desired_capacity() == Some(3) && r.min_size() == Some(1))
+            .then_output(|| UpdateAutoScalingGroupOutput::builder().build());
+        let ctx =
+            crate::context::Context::mocked(crate::aws::mocked::aws(&[], &[], &[&restore], &[]))
+                .await;
+        let raise = |original| Temporary::RaisedCapacity {
+            region: region(),
+            group: group(),
+            original,
+        };
+        let first = ctx.teardown.hold(raise((1, 3, 6)));
+        // A rollback after the failed rollout raises again from the raised size.
+        let second = ctx.teardown.hold(raise((1, 4, 6)));
+        assert_eq!(second, first, "the first raise is the one held");
+        ctx.teardown
+            .finish(&ctx.effects, Ok(()))
+            .await
+            .expect("restored to the capacity before the first raise");
+        assert_eq!(restore.num_calls(), 1);
+    }
 
     fn cleanup_failed(left: &[Temporary]) -> Error {
         Error::CleanupFailed {

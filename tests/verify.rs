@@ -96,7 +96,7 @@ fn unusable_results_are_a_broken_image_never_a_pass() {
             .fails(
                 7,
                 &format!(
-                    "error: cannot verify {} (app:3): {detail}\n  help: nothing was promoted; check that goss is installed on the image and that the spec loads (`goss validate` on a machine from this image)\n",
+                    "error: cannot verify {} (app:3): {detail}\n  help: nothing was promoted; pass the output of `goss validate --format json` (one run, or one per spec) to --results\n",
                     amis[2]
                 ),
             );

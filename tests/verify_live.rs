@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use crate::harness::{REGION, Run, emulator, kiln, unique_app, write};
 
 const SPEC: &str = "package:\n  nginx:\n    installed: true\n";
+/// The help when goss ran (or should have) but gave no usable report.
 const BROKEN_HELP: &str = "  help: nothing was promoted; check that goss is installed on the image and that the spec loads (`goss validate` on a machine from this image)\n";
+/// The help when the test never got to run: the instance or its SSM agent.
+const NEVER_RAN_HELP: &str = "  help: nothing was promoted; the test never ran: check the [verify] subnet, security groups and instance profile, and that the image boots (--keep-on-failure keeps the instance to look at)\n";
 
 /// An app whose newest `app` version is an image; `agent_offline` makes the
 /// emulator's SSM agent on its instances never come online.
@@ -125,7 +128,7 @@ fn an_image_whose_ssm_agent_never_comes_online_is_broken() {
     assert_eq!(done.code, 7, "{}", done.stderr);
     assert!(
         done.stderr.ends_with(&format!(
-            "kiln: terminated verify instance {id} in {REGION}\nerror: cannot verify {ami} (app:1): the SSM agent on {id} did not come online within 2s: the image needs the SSM agent, the instance profile needs AmazonSSMManagedInstanceCore, and the subnet a route to SSM (NAT or VPC endpoints)\n{BROKEN_HELP}"
+            "kiln: terminated verify instance {id} in {REGION}\nerror: cannot verify {ami} (app:1): the SSM agent on {id} did not come online within 2s: the image needs the SSM agent, the instance profile needs AmazonSSMManagedInstanceCore, and the subnet a route to SSM (NAT or VPC endpoints)\n{NEVER_RAN_HELP}"
         )),
         "{}",
         done.stderr
@@ -146,7 +149,7 @@ fn without_an_instance_profile_the_ssm_agent_never_comes_online() {
     assert_eq!(done.code, 7, "{}", done.stderr);
     assert!(
         done.stderr.ends_with(&format!(
-            "kiln: terminated verify instance {id} in {REGION}\nerror: cannot verify {ami} (app:1): the SSM agent on {id} did not come online within 2s: the image needs the SSM agent, the instance profile needs AmazonSSMManagedInstanceCore, and the subnet a route to SSM (NAT or VPC endpoints)\n{BROKEN_HELP}"
+            "kiln: terminated verify instance {id} in {REGION}\nerror: cannot verify {ami} (app:1): the SSM agent on {id} did not come online within 2s: the image needs the SSM agent, the instance profile needs AmazonSSMManagedInstanceCore, and the subnet a route to SSM (NAT or VPC endpoints)\n{NEVER_RAN_HELP}"
         )),
         "{}",
         done.stderr

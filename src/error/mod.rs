@@ -238,6 +238,8 @@ pub enum Error {
     VerifyBroken {
         subject: String,
         detail: String,
+        /// Where it broke, for help that fits.
+        stage: BrokenAt,
     },
     /// No Auto Scaling group was named.
     NoGroup,
@@ -303,6 +305,19 @@ pub struct Leftover {
     pub what: String,
     /// An instruction, e.g. `terminate it: aws ec2 terminate-instances …`.
     pub by_hand: String,
+}
+
+/// Where a verify got no usable results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokenAt {
+    /// The instance never ran, its SSM agent never came online, or SSM did not
+    /// run the command to the end.
+    Instance,
+    /// On the instance: goss is missing, the spec did not load, or its output is
+    /// not a usable report.
+    Goss,
+    /// The results file given with `--results` is not a usable report.
+    Results,
 }
 
 /// What happened after a failed rollout.

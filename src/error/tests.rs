@@ -163,6 +163,7 @@ fn one_of_each() -> Vec<Error> {
         Error::VerifyBroken {
             subject: s("ami-12345678"),
             detail: s("no output"),
+            stage: super::BrokenAt::Goss,
         },
         Error::NoGroup,
         Error::GroupNotFound {

@@ -90,8 +90,9 @@ pub async fn run(d: &Deployment<'_>, version: Option<i64>) -> Result<Convergence
                                 group: rollout.group.clone(),
                                 original,
                             };
-                            ctx.teardown.hold(held.clone());
-                            raised = Some(held);
+                            // A rollback after a failed rollout gets the first
+                            // raise back: its capacity is the one to restore.
+                            raised = Some(ctx.teardown.hold(held));
                         }
                         d.apply(GroupChange::Update {
                             region: region.clone(),

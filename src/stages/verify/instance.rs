@@ -14,7 +14,7 @@ use crate::aws::ssm::{Invocation, Sent};
 use crate::config::InstanceSettings as Settings;
 use crate::context::Context;
 use crate::effect::{Applied, InstanceChange};
-use crate::error::Result;
+use crate::error::{BrokenAt, Result};
 use crate::model::{AmiId, InstanceId, Region, RunId, Span, Timestamp};
 use crate::poll::Poll;
 use crate::provenance::tag;
@@ -26,7 +26,8 @@ pub struct Ran {
     pub region: Region,
     pub held: Temporary,
     /// Goss's JSON, or why there is none.
-    pub results: Result<String, String>,
+    /// Goss's output, or why there is none and where it broke.
+    pub results: Result<String, (BrokenAt, String)>,
     expires: Timestamp,
 }
 
@@ -113,10 +114,10 @@ pub async fn run_goss(ctx: &Context, settings: &Settings, target: &Target) -> Re
         expires.rfc3339()
     ));
     let results = match boot(ctx, settings, &region, &instance).await? {
-        Err(broken) => Err(broken),
+        Err(broken) => Err((BrokenAt::Instance, broken)),
         Ok(()) => match command(ctx, settings, &region, &instance, summary, script).await? {
-            Err(broken) => Err(broken),
-            Ok(invocation) => remote::results(&invocation),
+            Err(broken) => Err((BrokenAt::Instance, broken)),
+            Ok(invocation) => remote::results(&invocation).map_err(|why| (BrokenAt::Goss, why)),
         },
     };
     Ok(Some(Ran {

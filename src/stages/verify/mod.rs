@@ -18,7 +18,7 @@ use serde_json::json;
 use crate::config::{Goss, ImageVerify, VerifySettings};
 use crate::context::Context;
 use crate::effect::unknown_offline;
-use crate::error::{Error, Result};
+use crate::error::{BrokenAt, Error, Result};
 use crate::goss;
 use crate::model::{ImageRef, InstanceId, ParameterName};
 use crate::registry::{Entry, Registry};
@@ -54,7 +54,8 @@ pub async fn run(ctx: &Context, settings: &VerifySettings) -> Result<Outcome> {
 
     let settings = match &verify.goss {
         Goss::Results(output) => {
-            return evaluate(ctx, verify, &registry, &target, goss_results(output), None).await;
+            let results = goss_results(output).map_err(|why| (BrokenAt::Results, why));
+            return evaluate(ctx, verify, &registry, &target, results, None).await;
         }
         Goss::Instance(settings) => settings,
     };
@@ -69,7 +70,10 @@ pub async fn run(ctx: &Context, settings: &VerifySettings) -> Result<Outcome> {
             ..Outcome::default()
         });
     };
-    let results = ran.results.clone().and_then(|output| goss_results(&output));
+    let results = ran
+        .results
+        .clone()
+        .and_then(|output| goss_results(&output).map_err(|why| (BrokenAt::Goss, why)));
     let outcome = evaluate(
         ctx,
         verify,
@@ -103,7 +107,7 @@ async fn evaluate(
     verify: &ImageVerify,
     registry: &Registry,
     target: &Target,
-    results: Result<goss::Report, String>,
+    results: Result<goss::Report, (BrokenAt, String)>,
     instance: Option<&InstanceId>,
 ) -> Result<Outcome> {
     let Target {
@@ -115,7 +119,7 @@ async fn evaluate(
     let suite = format!("kiln verify {} {subject}", registry.app());
     let report = match results {
         Ok(report) => report,
-        Err(detail) => {
+        Err((stage, detail)) => {
             // CI test reporters show a broken image too, not just a missing report.
             if let Some(path) = &verify.junit {
                 write_junit(path, &goss::junit_broken(&suite, &detail))?;
@@ -123,6 +127,7 @@ async fn evaluate(
             return Err(Error::VerifyBroken {
                 subject: subject.clone(),
                 detail,
+                stage,
             });
         }
     };
