@@ -13,8 +13,8 @@ fn main() -> ExitCode {
                 let text = error.render().to_string();
                 let first = text.lines().next().unwrap_or_default();
                 let message = first.strip_prefix("error: ").unwrap_or(first);
-                eprint!("{text}");
-                eprintln!("{}", kiln::report::error_annotation("kiln", message));
+                kiln::ui::to_stderr(text.trim_end());
+                kiln::ui::to_stderr(kiln::report::error_annotation("kiln", message));
                 return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
             }
             error.exit()

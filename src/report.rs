@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::config::OutputFormat;
 use crate::effect::{Changes, PlanEntry};
 use crate::error::{Error, Result};
-use crate::ui::Ui;
+use crate::ui::{Ui, to_stderr};
 
 /// What a command produced.
 #[derive(Debug, Default)]
@@ -67,8 +67,12 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
             }
         }
     }
-    print!("{stdout}");
-    let _ = std::io::stdout().flush();
+    // A reader that quit early (`| head`) gets what it took; the GitHub files
+    // are still written, then the exit code says the results were not delivered.
+    let delivered = {
+        let mut out = std::io::stdout().lock();
+        out.write_all(stdout.as_bytes()).and_then(|()| out.flush())
+    };
 
     if let Some(path) = github_file("GITHUB_OUTPUT") {
         let mut lines = String::new();
@@ -88,9 +92,14 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
         };
         append(&path, &format!("{summary}{note}\n"))?;
     }
-    match failure {
-        Some(error) => Err(error),
-        None => Ok(()),
+    match (failure, delivered) {
+        (Some(error), _) => Err(error),
+        (None, Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Error::OutputClosed),
+        (None, Err(e)) => Err(Error::Io {
+            path: "stdout".into(),
+            message: format!("cannot write the results: {e}"),
+        }),
+        (None, Ok(())) => Ok(()),
     }
 }
 
@@ -98,17 +107,17 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
 /// `::error` annotation (titled `kiln COMMAND`), so the failure shows on the run's
 /// page and not only deep in its log.
 pub fn print_error(error: &Error, command: &str) {
-    eprintln!("error: {error}");
+    to_stderr(format_args!("error: {error}"));
     let help = error.help();
     if let Some(help) = &help {
-        eprintln!("  help: {help}");
+        to_stderr(format_args!("  help: {help}"));
     }
     if in_github_actions() {
         let message = match help {
             Some(help) => format!("{error}\nhelp: {help}"),
             None => error.to_string(),
         };
-        eprintln!("{}", error_annotation(&format!("kiln {command}"), &message));
+        to_stderr(error_annotation(&format!("kiln {command}"), &message));
     }
 }
 

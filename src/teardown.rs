@@ -215,7 +215,7 @@ impl Teardown {
         // the lock on it is released.
         for thing in held.into_iter().rev() {
             match self.remove(effects, &thing).await {
-                Ok(()) => eprintln!("kiln: removed {thing}"),
+                Ok(()) => crate::ui::to_stderr(format_args!("kiln: removed {thing}")),
                 Err(error) => {
                     detail = error.to_string();
                     left.push(thing.leftover());

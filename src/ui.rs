@@ -19,6 +19,14 @@ pub struct Ui {
     github: bool,
 }
 
+/// The one way kiln writes to stderr. A closed stderr (`2>&1 | head -1`, a log
+/// shipper that died) drops the text instead of panicking: the run goes on to
+/// its end and its teardown, whatever became of the reader.
+pub fn to_stderr(text: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 /// How often a non-interactive wait prints a line.
 const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
@@ -44,7 +52,7 @@ impl Ui {
 
     /// A message for the person running kiln, on stderr.
     pub fn note(&self, message: impl AsRef<str>) {
-        eprintln!("kiln: {}", message.as_ref());
+        to_stderr(format_args!("kiln: {}", message.as_ref()));
     }
 
     pub fn bold(&self, text: &str) -> String {
@@ -100,7 +108,7 @@ impl Ui {
     /// on a terminal, inside a `::group::` in GitHub Actions.
     pub fn stream(&self, tool: &str, title: &str) -> Stream {
         if self.github {
-            eprintln!("::group::{title}");
+            to_stderr(format_args!("::group::{title}"));
         }
         let bar = self.spinner(title);
         Stream {
@@ -128,7 +136,7 @@ impl Stream {
         );
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            None => to_stderr(line),
         }
     }
 }
@@ -139,7 +147,7 @@ impl Drop for Stream {
             bar.finish_and_clear();
         }
         if self.github {
-            eprintln!("::endgroup::");
+            to_stderr("::endgroup::");
         }
     }
 }
@@ -169,11 +177,11 @@ impl Progress {
             .last_line
             .is_none_or(|at| at.elapsed() >= PLAIN_PROGRESS_EVERY);
         if due {
-            eprintln!(
+            to_stderr(format_args!(
                 "kiln: {} ({}s)",
                 self.message,
                 self.started.elapsed().as_secs()
-            );
+            ));
             self.last_line = Some(Instant::now());
         }
     }
@@ -194,9 +202,9 @@ impl Drop for Progress {
 /// has no `Ui`.
 pub fn warn(message: impl AsRef<str>) {
     let message = message.as_ref();
-    eprintln!("warning: {message}");
+    to_stderr(format_args!("warning: {message}"));
     if crate::report::in_github_actions() {
-        eprintln!("{}", warning_annotation(message));
+        to_stderr(warning_annotation(message));
     }
 }
 

@@ -496,3 +496,28 @@ fn forced_rebakes_copy_to_extra_regions_again() {
     }
     assert_eq!(latest(&app, "base").0, 2);
 }
+
+#[test]
+fn a_reader_that_quits_early_does_not_stop_packer_or_its_cleanup() {
+    use std::io::BufRead;
+    let app = unique_app("bake-closed-pipe");
+    // `kiln bake base … 2>&1 | head -1`.
+    let mut child = kiln()
+        .args(["--app", &app, "bake", "base", "--template"])
+        .args([&packer_template("base")])
+        .spawn();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(141), "first line: {first}");
+    assert!(
+        emulator().live_bake_instances(&app).is_empty(),
+        "Packer's instance was left running"
+    );
+    // Packer finished and the image was published as usual.
+    assert_eq!(latest(&app, "base").0, 1);
+    bake(&app, "base", &packer_template("base")).ok();
+}

@@ -541,3 +541,41 @@ fn rolling_back_to_an_image_that_never_ran_in_production_says_so() {
     );
     assert_eq!(production(&s.app), Some(2));
 }
+
+#[test]
+fn a_reader_that_quits_early_leaves_nothing_held_and_the_next_deploy_runs() {
+    use std::io::BufRead;
+    let s = service("deploy-closed-pipe", false);
+    // `kiln deploy … 2>&1 | head -1`: the reader takes one line and quits.
+    let mut child = kiln()
+        .args([
+            "--app",
+            &s.app,
+            "deploy",
+            "--asg",
+            &s.fleet.group,
+            "--batch-size",
+            "2",
+            "--min-healthy",
+            "100%",
+        ])
+        .spawn();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    // No panic (101): the deploy ran to its end, then could not deliver its result.
+    assert_eq!(status.code(), Some(141), "first line: {first}");
+    assert_unlocked(&s);
+    let group = emulator().group(&s.fleet.group).unwrap();
+    assert_eq!(
+        (group.desired, group.max),
+        (4, 8),
+        "the raised capacity was restored"
+    );
+    assert_eq!(production(&s.app), Some(2));
+    // The next deploy is not refused by anything left behind.
+    kiln_ok(["--app", &s.app, "deploy", "--asg", &s.fleet.group]);
+}

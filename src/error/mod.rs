@@ -51,6 +51,9 @@ pub mod exit {
     pub const BROKEN: u8 = 7;
     /// Stopped by SIGINT or SIGTERM (after stopping what kiln was running).
     pub const INTERRUPTED: u8 = 130;
+    /// Ran to the end, but stdout was closed before the results were written (a
+    /// reader that quit early): the code a shell gives a process ended by SIGPIPE.
+    pub const OUTPUT_CLOSED: u8 = 141;
 }
 
 /// Where a configuration value came from, so a message can point at it.
@@ -216,6 +219,9 @@ pub enum Error {
         path: PathBuf,
         role: String,
     },
+    /// stdout was closed before the results were written; the run itself ended
+    /// as it would have (changes made, teardown done).
+    OutputClosed,
     /// A dry run without AWS access reached a read it cannot make: the stage ends
     /// there and `lib::run` prints the plan (never shown as an error).
     Offline,
@@ -413,9 +419,12 @@ impl Error {
             | DeployLocked { .. }
             | DeployFailed { .. }
             | NothingToRollBack { .. } => deploy::describe(self),
-            Io { .. } | Offline | Internal { .. } | Interrupted { .. } | CleanupFailed { .. } => {
-                run::describe(self)
-            }
+            Io { .. }
+            | Offline
+            | OutputClosed
+            | Internal { .. }
+            | Interrupted { .. }
+            | CleanupFailed { .. } => run::describe(self),
         }
     }
 }

@@ -14,6 +14,11 @@ pub(super) fn describe(error: &Error) -> Described {
         Offline => {
             Described::without_help(exit::OK, "a dry run without AWS access cannot read AWS")
         }
+        OutputClosed => Described::new(
+            exit::OUTPUT_CLOSED,
+            "stdout was closed before kiln wrote its results",
+            "the command itself ran to its end (its changes were made, and what it held was removed); send its output to a file rather than to a reader that quits early",
+        ),
         Internal { detail } => Described::new(
             exit::FAILED,
             format!("internal error: {detail}"),

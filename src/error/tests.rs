@@ -148,6 +148,7 @@ fn one_of_each() -> Vec<Error> {
             role: s("base"),
         },
         Error::Offline,
+        Error::OutputClosed,
         Error::Internal {
             detail: s("a value made by a planned change"),
         },
@@ -269,6 +270,7 @@ fn variant(error: &Error) -> &'static str {
         TemplateNotFound { .. } => "TemplateNotFound",
         Interrupted { .. } => "Interrupted",
         Offline => "Offline",
+        OutputClosed => "OutputClosed",
         Internal { .. } => "Internal",
         TestsFailed { .. } => "TestsFailed",
         VerifyBroken { .. } => "VerifyBroken",
@@ -293,7 +295,7 @@ fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        44,
+        45,
         "one_of_each misses a variant: {covered:?}"
     );
 }
@@ -311,6 +313,7 @@ fn every_variant_has_a_documented_exit_code_a_message_and_its_help() {
         exit::TESTS_FAILED,
         exit::BROKEN,
         exit::INTERRUPTED,
+        exit::OUTPUT_CLOSED,
     ];
     for error in one_of_each() {
         let name = variant(&error);

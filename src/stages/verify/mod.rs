@@ -135,7 +135,10 @@ async fn evaluate(
         write_junit(path, &goss::junit(&report, &suite))?;
     }
     if ctx.config.ci.github_actions {
-        eprint!("{}", goss::annotations(&report));
+        let annotations = goss::annotations(&report);
+        if !annotations.is_empty() {
+            crate::ui::to_stderr(annotations.trim_end());
+        }
     }
 
     let tested = &ctx.config.channels.tested;
