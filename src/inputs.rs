@@ -1,10 +1,17 @@
 //! The inputs hash: what a bake depends on, as one digest, so an unchanged bake is
 //! found again instead of baked twice.
 //!
-//! It covers the template files, the Ansible tree, the variables and variable files,
-//! the role and the source AMI id (a new base means a new app bake). Files are taken
-//! in path order with their relative paths, so the digest does not depend on where
-//! the checkout lives or on file timestamps.
+//! It covers what Packer loads (the template file, or a template directory's
+//! `*.pkr.hcl` / `*.pkr.json` and `*.auto.pkrvars.*` files: `Template::load`), the
+//! files those templates read (provisioner scripts and files, playbooks and roles,
+//! found by `reads`), the Ansible tree, the variables and variable files, the role
+//! and the source AMI id (a new base means a new app bake). Nothing else beside the
+//! template counts: not a second template, not what Packer or other tools write
+//! there (`manifest.json`, `crash.log`, state files). Files are taken in path order
+//! with their relative paths, so the digest does not depend on where the checkout
+//! lives or on file timestamps.
+
+mod reads;
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::{AmiId, Role};
+use crate::tools::packer::template::Template;
 
 /// Directory entries that never influence a bake.
 const IGNORED: &[&str] = &[
@@ -47,24 +55,24 @@ impl BakeInputs<'_> {
             digest.update((value.len() as u64).to_be_bytes());
             digest.update(value);
         };
-        add("kiln-inputs-v1", b"");
+        add("kiln-inputs-v2", b"");
         add("role", self.role.as_str().as_bytes());
         add(
             "source-ami",
             self.source_ami.map_or("", |a| a.as_str()).as_bytes(),
         );
-        // A template file is hashed with its directory: the scripts and files it
-        // reads through path.root live beside it.
-        let template_dir = match self.template.is_file() {
-            true => self
-                .template
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-            false => self.template,
-        };
-        for (path, content) in tree(template_dir)? {
-            add(&format!("template:{path}"), &content);
+        let template = Template::load(self.template)?;
+        for file in &template.files {
+            let name = file.strip_prefix(template.root()).unwrap_or(file);
+            add(
+                &format!("template:{}", name.to_string_lossy()),
+                &read(file)?,
+            );
+        }
+        for reference in reads::references(&template) {
+            for (path, content) in tree(&reference.path)? {
+                add(&format!("reads:{}:{path}", reference.written), &content);
+            }
         }
         if self.ansible.exists() {
             for (path, content) in tree(self.ansible)? {
@@ -159,6 +167,41 @@ fn io_error(path: &Path, error: std::io::Error) -> Error {
 mod tests {
     use super::*;
 
+    const APP: &str = r#"
+source "amazon-ebs" "app" {
+  ami_name   = var.kiln_ami_name
+  source_ami = var.kiln_source_ami
+}
+build {
+  sources = ["source.amazon-ebs.app"]
+  provisioner "file" {
+    source      = "${path.root}/files/"
+    destination = "/tmp/files"
+  }
+  provisioner "shell" {
+    scripts = ["${path.root}/scripts/app.sh"]
+  }
+  provisioner "ansible-local" {
+    playbook_file = "../ansible/site.yml"
+    role_paths    = ["${var.roles}/web"]
+  }
+  post-processor "manifest" {
+    output = "${path.root}/manifest.json"
+  }
+}
+"#;
+
+    const LEGACY: &str = r#"{
+  "variables": {"region": "us-east-1"},
+  "builders": [{"type": "amazon-ebs", "ami_name": "legacy {{timestamp}}"}],
+  "provisioners": [
+    {"type": "shell", "script": "{{template_dir}}/scripts/legacy.sh"},
+    {"type": "shell", "scripts": ["{{user `extra`}}/more.sh"]}
+  ]
+}"#;
+
+    /// A repository: packer/ with file templates side by side (base, app, app-arm,
+    /// a legacy JSON one) and their scripts, web/ a template directory, ansible/.
     struct Tree(PathBuf);
 
     impl Tree {
@@ -166,39 +209,55 @@ mod tests {
             let dir =
                 std::env::temp_dir().join(format!("kiln-inputs-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(dir.join("packer")).unwrap();
-            std::fs::create_dir_all(dir.join("ansible/roles/base")).unwrap();
-            std::fs::write(dir.join("packer/base.pkr.hcl"), "source {}").unwrap();
-            std::fs::write(dir.join("ansible/roles/base/main.yml"), "- hosts: all").unwrap();
-            Self(dir)
+            let tree = Self(dir);
+            tree.write("packer/base.pkr.hcl", "build { sources = [] }");
+            tree.write("packer/app.pkr.hcl", APP);
+            tree.write("packer/app-arm.pkr.hcl", APP);
+            tree.write("packer/legacy.json", LEGACY);
+            tree.write("packer/scripts/app.sh", "apt-get install -y nginx");
+            tree.write("packer/scripts/legacy.sh", "yum install -y httpd");
+            tree.write("packer/scripts/unused.sh", "echo unused");
+            tree.write("packer/files/nginx.conf", "server {}");
+            tree.write("web/sources.pkr.hcl", "source \"amazon-ebs\" \"web\" {}");
+            tree.write(
+                "web/build.pkr.hcl",
+                "build {\n  provisioner \"shell\" {\n    script = \"${path.root}/scripts/web.sh\"\n  }\n}",
+            );
+            tree.write("web/prod.auto.pkrvars.hcl", "size = \"large\"");
+            tree.write("web/scripts/web.sh", "echo web");
+            tree.write("ansible/site.yml", "- hosts: all");
+            tree.write("ansible/roles/base/main.yml", "- hosts: all");
+            tree
         }
 
-        fn hash(&self, source: Option<&AmiId>, vars: &[(String, String)]) -> String {
+        fn write(&self, path: &str, text: &str) {
+            let path = self.0.join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+
+        fn hash_with(
+            &self,
+            template: &str,
+            source: Option<&AmiId>,
+            vars: &[(String, String)],
+            var_files: &[PathBuf],
+        ) -> String {
             BakeInputs {
                 role: Role::App,
                 source_ami: source,
-                template: &self.0.join("packer"),
+                template: &self.0.join(template),
                 ansible: &self.0.join("ansible"),
                 vars,
-                var_files: &[],
+                var_files,
                 environment: &[],
             }
             .hash()
             .unwrap()
         }
 
-        fn hash_file_template(&self) -> String {
-            BakeInputs {
-                role: Role::Base,
-                source_ami: None,
-                template: &self.0.join("packer/base.pkr.hcl"),
-                ansible: &self.0.join("ansible"),
-                vars: &[],
-                var_files: &[],
-                environment: &[],
-            }
-            .hash()
-            .unwrap()
+        fn hash(&self, template: &str) -> String {
+            self.hash_with(template, None, &[], &[])
         }
     }
 
@@ -213,46 +272,128 @@ mod tests {
         let tree = Tree::new("changes");
         let base1 = AmiId::from_aws("ami-11111111");
         let base2 = AmiId::from_aws("ami-22222222");
-        let first = tree.hash(Some(&base1), &[]);
+        let hash = |source, vars: &[(String, String)]| {
+            tree.hash_with("packer/app.pkr.hcl", Some(source), vars, &[])
+        };
+        let first = hash(&base1, &[]);
         assert!(first.starts_with("sha256:") && first.len() == 71, "{first}");
-        assert_eq!(tree.hash(Some(&base1), &[]), first, "stable");
-        assert_ne!(tree.hash(Some(&base2), &[]), first, "source AMI");
+        assert_eq!(hash(&base1, &[]), first, "stable");
+        assert_ne!(hash(&base2, &[]), first, "source AMI");
         assert_ne!(
-            tree.hash(Some(&base1), &[("size".into(), "2".into())]),
+            hash(&base1, &[("size".into(), "2".into())]),
             first,
             "variables"
         );
-        std::fs::write(tree.0.join("ansible/roles/base/main.yml"), "- hosts: web").unwrap();
-        let changed = tree.hash(Some(&base1), &[]);
+        tree.write("ansible/roles/base/main.yml", "- hosts: web");
+        let changed = hash(&base1, &[]);
         assert_ne!(changed, first, "ansible file");
-        std::fs::write(tree.0.join("ansible/x.retry"), "noise").unwrap();
-        assert_eq!(
-            tree.hash(Some(&base1), &[]),
-            changed,
-            "retry files are ignored"
+        tree.write("ansible/x.retry", "noise");
+        assert_eq!(hash(&base1, &[]), changed, "retry files are ignored");
+        tree.write("vars.pkrvars.hcl", "size = 1");
+        let files = [tree.0.join("vars.pkrvars.hcl")];
+        let with_file = tree.hash_with("packer/app.pkr.hcl", Some(&base1), &[], &files);
+        assert_ne!(with_file, changed, "a --var-file");
+        tree.write("vars.pkrvars.hcl", "size = 2");
+        assert_ne!(
+            tree.hash_with("packer/app.pkr.hcl", Some(&base1), &[], &files),
+            with_file,
+            "its content"
         );
     }
 
     #[test]
-    fn a_template_file_is_hashed_with_its_directory() {
+    fn a_template_file_is_itself_not_the_templates_beside_it() {
         let tree = Tree::new("siblings");
-        let before = tree.hash_file_template();
-        std::fs::write(tree.0.join("packer/setup.sh"), "echo hi").unwrap();
+        let app = tree.hash("packer/app.pkr.hcl");
         assert_ne!(
-            tree.hash_file_template(),
-            before,
-            "a script beside the template counts"
+            tree.hash("packer/app-arm.pkr.hcl"),
+            app,
+            "a second template with the same text is another bake"
         );
+        tree.write("packer/app-arm.pkr.hcl", &format!("{APP}\n# arm64\n"));
+        tree.write("packer/base.pkr.hcl", "build { sources = [\"x\"] }");
+        assert_eq!(
+            tree.hash("packer/app.pkr.hcl"),
+            app,
+            "editing base.pkr.hcl or app-arm.pkr.hcl"
+        );
+        tree.write("packer/app.pkr.hcl", &format!("{APP}\n# a change\n"));
+        assert_ne!(tree.hash("packer/app.pkr.hcl"), app, "editing app.pkr.hcl");
+    }
+
+    #[test]
+    fn what_packer_and_other_tools_write_beside_a_template_does_not_count() {
+        let tree = Tree::new("written");
+        let (file, dir) = (tree.hash("packer/app.pkr.hcl"), tree.hash("web"));
+        for folder in ["packer", "web"] {
+            tree.write(&format!("{folder}/manifest.json"), r#"{"builds": []}"#);
+            tree.write(&format!("{folder}/terraform.tfstate"), "{}");
+            tree.write(&format!("{folder}/crash.log"), "panic");
+            tree.write(&format!("{folder}/packer_cache/ubuntu.iso"), "iso");
+            tree.write(&format!("{folder}/packer-manifest.json"), "{}");
+        }
+        tree.write("web/old.json", LEGACY);
+        tree.write("web/dev.pkrvars.hcl", "size = \"small\"");
+        assert_eq!(tree.hash("packer/app.pkr.hcl"), file, "a template file");
+        assert_eq!(tree.hash("web"), dir, "a template directory");
+    }
+
+    #[test]
+    fn the_files_a_template_reads_count_and_no_others() {
+        let tree = Tree::new("reads");
+        let first = tree.hash("packer/app.pkr.hcl");
+        tree.write("packer/scripts/unused.sh", "echo still unused");
+        assert_eq!(tree.hash("packer/app.pkr.hcl"), first, "an unused script");
+        tree.write("packer/scripts/app.sh", "apt-get install -y nginx=1.24");
+        let script = tree.hash("packer/app.pkr.hcl");
+        assert_ne!(script, first, "a provisioner script");
+        tree.write("packer/files/site.conf", "server {}");
+        let files = tree.hash("packer/app.pkr.hcl");
+        assert_ne!(files, script, "a file in an uploaded directory");
+        tree.write("ansible/site.yml", "- hosts: web");
+        assert_ne!(tree.hash("packer/app.pkr.hcl"), files, "the playbook");
+
+        let dir = tree.hash("web");
+        tree.write("web/scripts/web.sh", "echo web v2");
+        let web = tree.hash("web");
+        assert_ne!(web, dir, "a directory template's script");
+        tree.write("web/prod.auto.pkrvars.hcl", "size = \"xlarge\"");
+        assert_ne!(tree.hash("web"), web, "an automatic variable file");
+    }
+
+    #[test]
+    fn a_json_template_reads_its_scripts_too() {
+        let tree = Tree::new("json");
+        let first = tree.hash("packer/legacy.json");
+        tree.write("packer/scripts/app.sh", "not this one");
+        assert_eq!(tree.hash("packer/legacy.json"), first);
+        tree.write("packer/scripts/legacy.sh", "yum install -y httpd-2.4");
+        assert_ne!(tree.hash("packer/legacy.json"), first);
+    }
+
+    #[test]
+    fn paths_that_use_variables_or_do_not_exist_are_skipped() {
+        let tree = Tree::new("skipped");
+        tree.write(
+            "packer/vars.pkr.hcl",
+            "build {\n  provisioner \"shell\" {\n    script = var.script\n  }\n  provisioner \"shell\" {\n    scripts = [\"${local.dir}/a.sh\", \"missing.sh\"]\n  }\n}",
+        );
+        let first = tree.hash("packer/vars.pkr.hcl");
+        tree.write("packer/not-parsed.pkr.hcl", "build {");
+        assert_eq!(tree.hash("packer/vars.pkr.hcl"), first);
+        let _ = tree.hash("packer/not-parsed.pkr.hcl"); // Packer reports the syntax
     }
 
     #[test]
     fn secret_values_stay_out_of_the_hash_and_links_are_not_followed() {
         let tree = Tree::new("secrets");
-        let a = tree.hash(None, &[("db_password".into(), "one".into())]);
-        let b = tree.hash(None, &[("db_password".into(), "two".into())]);
+        let hash = |vars: &[(String, String)]| tree.hash_with("web", None, vars, &[]);
+        let a = hash(&[("db_password".into(), "one".into())]);
+        let b = hash(&[("db_password".into(), "two".into())]);
         assert_eq!(a, b);
         std::os::unix::fs::symlink(&tree.0, tree.0.join("ansible/loop")).unwrap();
-        let _ = tree.hash(None, &[]); // terminates
+        std::os::unix::fs::symlink(&tree.0, tree.0.join("packer/files/loop")).unwrap();
+        let _ = tree.hash("packer/app.pkr.hcl"); // terminates
     }
 
     #[test]
@@ -263,6 +404,9 @@ mod tests {
             ("b".to_string(), "2".to_string()),
         ];
         let b = [a[1].clone(), a[0].clone()];
-        assert_eq!(tree.hash(None, &a), tree.hash(None, &b));
+        assert_eq!(
+            tree.hash_with("web", None, &a, &[]),
+            tree.hash_with("web", None, &b, &[])
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! `kiln bake` with the real Packer (Debian's 1.6.6) against the emulator.
 
+mod inputs;
+
 use std::time::{Duration, Instant};
 
 use crate::harness::{REGION, emulator, kiln, kiln_ok, packer_template, unique_app};

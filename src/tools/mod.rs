@@ -27,6 +27,34 @@ use crate::error::{Error, Result};
 /// How many of a tool's last lines an error shows.
 const TAIL_LINES: usize = 15;
 
+/// What a secret value is shown as.
+const REDACTED: &str = "<redacted>";
+
+/// Secret values this long are redacted wherever they occur, shorter ones only as
+/// whole tokens.
+const REDACT_ANYWHERE: usize = 4;
+
+/// `text` with each occurrence of `token` that stands alone (no letter or digit
+/// right before or after it) replaced by `<redacted>`.
+fn redact_token(text: &str, token: &str) -> String {
+    let alone = |c: Option<char>| c.is_none_or(|c| !c.is_alphanumeric());
+    let mut out = String::with_capacity(text.len());
+    let (mut copied, mut from) = (0, 0);
+    while let Some(found) = text[from..].find(token) {
+        let (start, end) = (from + found, from + found + token.len());
+        if alone(text[..start].chars().next_back()) && alone(text[end..].chars().next()) {
+            out.push_str(&text[copied..start]);
+            out.push_str(REDACTED);
+            (copied, from) = (end, end);
+        } else {
+            // The next possible start, on a character boundary.
+            from = start + text[start..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 /// A program to run: what the plan shows and what `run` executes.
 #[derive(Debug, Clone, Default)]
 pub struct ToolCommand {
@@ -39,14 +67,20 @@ pub struct ToolCommand {
 }
 
 impl ToolCommand {
-    /// `text` with every secret value replaced by `<redacted>`.
+    /// `text` with every secret value replaced by `<redacted>`. A value of at least
+    /// `REDACT_ANYWHERE` characters is replaced wherever it occurs; a shorter one
+    /// only as a whole token (between non-alphanumeric characters), so that a
+    /// one-letter secret does not turn every word that contains it unreadable.
     pub fn redact(&self, text: &str) -> String {
         // Longest first: a secret that contains another must not leak its rest.
         let mut secrets: Vec<&String> = self.secrets.iter().filter(|s| !s.is_empty()).collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         let mut text = text.to_string();
         for secret in secrets {
-            text = text.replace(secret.as_str(), "<redacted>");
+            text = match secret.chars().count() >= REDACT_ANYWHERE {
+                true => text.replace(secret.as_str(), REDACTED),
+                false => redact_token(&text, secret),
+            };
         }
         text
     }
@@ -335,5 +369,40 @@ mod tests {
         assert_eq!(command.redact("pw is hunter2."), "pw is <redacted>.");
         assert!(looks_secret("DB_PASSWORD"));
         assert!(!looks_secret("kiln_app"));
+    }
+
+    #[test]
+    fn short_secrets_are_redacted_only_as_whole_tokens() {
+        let command = ToolCommand {
+            secrets: vec!["x".into(), "ab1".into(), "pass".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            command.redact("==> amazon-ebs.web: Exporting x to /tmp/xfer (ab1, tab1, ab12)"),
+            "==> amazon-ebs.web: Exporting <redacted> to /tmp/xfer (<redacted>, tab1, ab12)"
+        );
+        assert_eq!(command.redact("x"), "<redacted>");
+        assert_eq!(command.redact("token=x;"), "token=<redacted>;");
+        assert_eq!(command.redact("xx x-x"), "xx <redacted>-<redacted>");
+        assert_eq!(
+            command.redact("bypassed, passwd: pass"),
+            "by<redacted>ed, <redacted>wd: <redacted>",
+            "four characters and more: wherever they occur"
+        );
+        assert_eq!(
+            command.redact("éxé x"),
+            "éxé <redacted>",
+            "letters beyond ASCII"
+        );
+        let variable = ToolCommand {
+            env: vec![("PKR_VAR_db_password".into(), "x".into())],
+            program: "packer".into(),
+            secrets: vec!["x".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            variable.to_string(),
+            "'PKR_VAR_db_password=<redacted>' packer"
+        );
     }
 }
