@@ -249,3 +249,42 @@ fn a_fixed_ami_name_that_collides_says_to_use_kiln_ami_name() {
     );
     assert_eq!(latest(&app, "base"), (1, first));
 }
+
+/// A Packer ≥ 1.7 stand-in (only 1.6.6 is installed): answers `version`, logs
+/// each call, and reports an AMI the test made, so the order of calls shows.
+fn newer_packer(dir: &std::path::Path) {
+    let script = dir.join("packer");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho \"$*\" >> \"$FAKE_PACKER_LOG\"\ncase \"$1\" in\n  version) echo 'Packer v1.9.4' ;;\n  init) echo 'Installed plugin github.com/hashicorp/amazon v1.2.8' ;;\n  build) echo \"1795444880,amazon-ebs.ubuntu,artifact,0,id,us-east-1:$FAKE_AMI\" ;;\nesac\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn required_plugins_with_a_newer_packer_runs_packer_init_before_building() {
+    let app = crate::harness::unique_app("bake-init");
+    let bin = scratch_dir("fake-packer");
+    newer_packer(&bin);
+    let log = bin.join("calls.log");
+    let ami = emulator().create_image(&format!("{app}-made"), &[]);
+    let template = packer_template("plugins");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    kiln()
+        .env("PATH", &path)
+        .env("FAKE_PACKER_LOG", &log)
+        .env("FAKE_AMI", &ami)
+        .args(["--app", &app, "bake", "base", "--template"])
+        .arg(&template)
+        .run()
+        .ok();
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert_eq!(calls[0], "version");
+    assert_eq!(calls[1], format!("init {}", template.display()));
+    assert!(calls[2].starts_with("build -machine-readable"), "{calls:?}");
+    assert_eq!(latest(&app, "base"), (1, ami));
+}
