@@ -128,6 +128,10 @@ pub struct BakeArgs {
     /// Seconds to wait for SSM to validate each published version (0: do not wait)
     #[arg(long, value_name = "SECONDS", default_value = "60")]
     pub wait: String,
+    /// The one build of a template with several to run (Packer's -only), e.g.
+    /// amazon-ebs.ubuntu [default: [bake.ROLE] only in kiln.toml]
+    #[arg(long, value_name = "NAME")]
+    pub only: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -74,6 +74,9 @@ pub struct BakeConfig {
     pub app_template: PathBuf,
     /// The Ansible tree the templates use; part of the inputs hash.
     pub ansible: PathBuf,
+    /// `[bake.base] only` / `[bake.app] only`: the build of a multi-build template to run.
+    pub base_only: Option<String>,
+    pub app_only: Option<String>,
 }
 
 impl Default for BakeConfig {
@@ -82,6 +85,8 @@ impl Default for BakeConfig {
             base_template: PathBuf::from("packer/base.pkr.hcl"),
             app_template: PathBuf::from("packer/app.pkr.hcl"),
             ansible: PathBuf::from("ansible"),
+            base_only: None,
+            app_only: None,
         }
     }
 }
@@ -140,7 +145,7 @@ const TOP_KEYS: &[&str] = &[
     "deploy",
 ];
 const CHANNEL_KEYS: &[&str] = &["tested", "production"];
-const BAKE_KEYS: &[&str] = &["base_template", "app_template", "ansible"];
+const BAKE_KEYS: &[&str] = &["base_template", "app_template", "ansible", "base", "app"];
 
 /// Builds the configuration. `env` holds the variables (the process environment in
 /// production, a map in tests); an empty variable counts as unset, as CI systems
@@ -401,6 +406,18 @@ fn parse_file(path: &Path, text: &str) -> Result<FileValues> {
                 })?;
                 for (name, path) in bake {
                     let full = format!("bake.{name}");
+                    // [bake.base] and [bake.app]: settings of one role's bake.
+                    match name.as_str() {
+                        "base" => {
+                            values.bake.base_only = bake::role_table(&file, &full, path)?;
+                            continue;
+                        }
+                        "app" => {
+                            values.bake.app_only = bake::role_table(&file, &full, path)?;
+                            continue;
+                        }
+                        _ => {}
+                    }
                     // Paths in the file are relative to the file's directory.
                     let path = file.relative(file.string(&full, path)?);
                     match name.as_str() {

@@ -1,11 +1,12 @@
 //! `kiln bake`'s settings: the role, its Packer template (`--template`, else
 //! `[bake]` in kiln.toml), variables and variable files, the base to build on and
-//! the wait, each checked before Packer or AWS is asked anything.
+//! the wait, each checked before Packer or AWS is asked anything; `--only` (else
+//! `[bake.ROLE] only`), the one build of a multi-build template to run.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{Config, parse_count};
+use super::{Config, FileReader, parse_count};
 use crate::cli::BakeArgs;
 use crate::error::{Error, Result, Source};
 use crate::model::{ImageRef, Role};
@@ -25,6 +26,8 @@ pub struct BakeSettings {
     pub force: bool,
     /// `--wait`: how long SSM may take to validate each published version.
     pub wait: Duration,
+    /// `--only NAME` (else `[bake.ROLE] only`): Packer's `-only`, the one build to run.
+    pub only: Option<String>,
 }
 
 pub(super) fn bake(args: &BakeArgs, config: &Config) -> Result<BakeSettings> {
@@ -54,7 +57,15 @@ pub(super) fn bake(args: &BakeArgs, config: &Config) -> Result<BakeSettings> {
         Role::Base => None,
         Role::App => Some(base(args.base.as_deref(), config)?),
     };
+    let only = match &args.only {
+        Some(only) => Some(build_name(only, &Source::Flag("--only"))?),
+        None => match role {
+            Role::Base => config.bake.base_only.clone(),
+            Role::App => config.bake.app_only.clone(),
+        },
+    };
     Ok(BakeSettings {
+        only,
         role,
         template,
         vars,
@@ -92,4 +103,63 @@ fn parse_vars(given: &[String]) -> Result<Vec<(String, String)>> {
             }),
         })
         .collect()
+}
+
+/// A build name for Packer's `-only` (`amazon-ebs.ubuntu`, `golden.*`): not empty,
+/// no spaces, no comma (kiln runs one build).
+fn build_name(given: &str, source: &Source) -> Result<String> {
+    let bad = given.is_empty() || given.contains(|c: char| c.is_whitespace() || c == ',');
+    if bad {
+        return Err(Error::InvalidValue {
+            source: source.clone(),
+            value: given.to_string(),
+            expected: "one build name, as Packer names it (e.g. amazon-ebs.ubuntu)".into(),
+        });
+    }
+    Ok(given.to_string())
+}
+
+/// `[bake.base]` / `[bake.app]`: `only = "BUILD"`.
+pub(super) fn role_table(
+    file: &FileReader,
+    key: &str,
+    value: &toml::Value,
+) -> Result<Option<String>> {
+    let table = value
+        .as_table()
+        .ok_or_else(|| file.wrong_type(key, value, "a table with only"))?;
+    let mut only = None;
+    for (name, value) in table {
+        let full = format!("{key}.{name}");
+        match name.as_str() {
+            "only" => {
+                let source = Source::File {
+                    path: file.path.to_path_buf(),
+                    key: full.clone(),
+                };
+                only = Some(build_name(file.string(&full, value)?, &source)?);
+            }
+            _ => return Err(file.unknown_key(&full, &["only"])),
+        }
+    }
+    Ok(only)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_one_build() {
+        let source = Source::Flag("--only");
+        assert_eq!(
+            build_name("amazon-ebs.ubuntu", &source).unwrap(),
+            "amazon-ebs.ubuntu"
+        );
+        assert_eq!(
+            build_name("a,b", &source).unwrap_err().to_string(),
+            "invalid value `a,b` in --only: expected one build name, as Packer names it (e.g. amazon-ebs.ubuntu)"
+        );
+        assert!(build_name("", &source).is_err());
+    }
 }

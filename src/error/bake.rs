@@ -1,5 +1,6 @@
 //! The programs kiln runs (Packer for a bake, Terraform for `deploy --via
-//! terraform`) and a bake's publishing to several regions. Exit code 1.
+//! terraform`) and a bake's publishing to several regions. Exit code 1, and 2
+//! for a template kiln refuses before building (several builds, a Packer too old).
 
 use super::{Described, Error, exit, misrouted};
 
@@ -36,6 +37,68 @@ pub(super) fn describe(error: &Error) -> Described {
             exit::FAILED,
             format!("cannot use what packer reported: {problem}"),
             "nothing was published; fix the template or the build and run kiln again",
+        ),
+        BuiltElsewhere {
+            primary,
+            role,
+            built,
+        } => {
+            let regions: Vec<&str> = built.iter().map(|(r, _)| r.as_str()).collect();
+            let left: Vec<String> = built.iter().map(|(r, a)| format!("{a} ({r})")).collect();
+            let adopt: Vec<String> = built
+                .iter()
+                .map(|(r, a)| format!("`kiln --region {r} publish {role} {a}`"))
+                .collect();
+            let other = regions.first().copied().unwrap_or("REGION");
+            Described::new(
+                exit::FAILED,
+                format!(
+                    "Packer built in {} but not in the primary region {primary}; it left {} untracked (not tagged, not published)",
+                    regions.join(", "),
+                    left.join(", ")
+                ),
+                format!(
+                    "kiln bakes in its primary region: build in it (`region = var.kiln_region` in the template), or make {other} kiln's region (--region {other}, or region = \"{other}\" in kiln.toml); to adopt what was built: {}",
+                    adopt.join(" or ")
+                ),
+            )
+        }
+        AmiNameTaken {
+            name,
+            existing,
+            tail,
+        } => Described::new(
+            exit::FAILED,
+            format!(
+                "the AMI name {}is already taken{}: the template gives every bake the same ami_name",
+                name.as_ref().map_or(String::new(), |n| format!("`{n}` ")),
+                existing.as_ref().map_or(String::new(), |a| format!(" by {a}"))
+            ) + &last_lines("packer", tail),
+            "use var.kiln_ami_name, the unique name kiln passes each bake: declare variable \"kiln_ami_name\" and set ami_name = var.kiln_ami_name (legacy JSON: \"ami_name\": \"{{user `kiln_ami_name`}}\"); nothing was published",
+        ),
+        SeveralBuilds {
+            template,
+            role,
+            builds,
+        } => Described::new(
+            exit::USAGE,
+            format!(
+                "the template {} makes {} builds ({}); kiln bakes one image per role, so nothing was built",
+                template.display(),
+                builds.len(),
+                builds.join(", ")
+            ),
+            format!(
+                "pick one with --only NAME (Packer's -only), e.g. --only {first}, or set only = \"{first}\" under [bake.{role}] in kiln.toml",
+                first = builds.first().map_or("NAME", String::as_str)
+            ),
+        ),
+        PackerTooOld { installed } => Described::new(
+            exit::USAGE,
+            format!(
+                "this template needs Packer ≥ 1.7 (required_plugins); installed: {installed}"
+            ),
+            "install Packer 1.7 or newer from HashiCorp (developer.hashicorp.com/packer/install; Debian's package is older) and run kiln again: kiln runs `packer init` for the template's plugins; or drop the packer { required_plugins } block to bake with this Packer",
         ),
         Regions { published, failed } => {
             let failed: Vec<String> = failed.iter().map(|(r, e)| format!("{r} ({e})")).collect();

@@ -208,6 +208,29 @@ pub enum Error {
     BadArtifact {
         problem: String,
     },
+    /// Packer built, but not in kiln's primary region: what it made is untracked.
+    BuiltElsewhere {
+        primary: String,
+        role: String,
+        /// (region, AMI) of each image Packer reported.
+        built: Vec<(String, String)>,
+    },
+    /// The template's AMI name is taken (a fixed `ami_name`, baked before).
+    AmiNameTaken {
+        name: Option<String>,
+        existing: Option<String>,
+        tail: Vec<String>,
+    },
+    /// The template makes several builds and no `--only` picks one.
+    SeveralBuilds {
+        template: PathBuf,
+        role: String,
+        builds: Vec<String>,
+    },
+    /// The template declares `required_plugins`, which this Packer cannot read.
+    PackerTooOld {
+        installed: String,
+    },
     /// A file named on the command line does not exist.
     InputMissing {
         path: PathBuf,
@@ -410,6 +433,10 @@ impl Error {
             | ToolFailed { .. }
             | NoArtifact { .. }
             | BadArtifact { .. }
+            | BuiltElsewhere { .. }
+            | AmiNameTaken { .. }
+            | SeveralBuilds { .. }
+            | PackerTooOld { .. }
             | Regions { .. } => bake::describe(self),
             TestsFailed { .. } | VerifyBroken { .. } => verify::describe(self),
             NoGroup

@@ -138,6 +138,26 @@ fn one_of_each() -> Vec<Error> {
         Error::BadArtifact {
             problem: s("two AMIs in one region"),
         },
+        Error::BuiltElsewhere {
+            primary: s("us-east-1"),
+            role: s("app"),
+            built: vec![(s("eu-central-1"), s("ami-12345678"))],
+        },
+        Error::AmiNameTaken {
+            name: Some(s("shop-web")),
+            existing: Some(s("ami-12345678")),
+            tail: vec![s(
+                "==> amazon-ebs: AMI Name: 'shop-web' is used by an existing AMI",
+            )],
+        },
+        Error::SeveralBuilds {
+            template: "packer/base.pkr.hcl".into(),
+            role: s("base"),
+            builds: vec![s("amazon-ebs.a"), s("amazon-ebs.b")],
+        },
+        Error::PackerTooOld {
+            installed: s("1.6.6"),
+        },
         Error::InputMissing {
             path: "vars.json".into(),
             what: "variable file",
@@ -266,6 +286,10 @@ fn variant(error: &Error) -> &'static str {
         ToolFailed { .. } => "ToolFailed",
         NoArtifact { .. } => "NoArtifact",
         BadArtifact { .. } => "BadArtifact",
+        BuiltElsewhere { .. } => "BuiltElsewhere",
+        AmiNameTaken { .. } => "AmiNameTaken",
+        SeveralBuilds { .. } => "SeveralBuilds",
+        PackerTooOld { .. } => "PackerTooOld",
         InputMissing { .. } => "InputMissing",
         TemplateNotFound { .. } => "TemplateNotFound",
         Interrupted { .. } => "Interrupted",
@@ -295,7 +319,7 @@ fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        45,
+        49,
         "one_of_each misses a variant: {covered:?}"
     );
 }

@@ -5,6 +5,9 @@
 //! only; kiln forwards SIGINT or SIGTERM once and waits for the tool to exit, so
 //! Packer can remove its temporary instance, key pair and security group. Output
 //! is streamed line by line to the caller, and the last lines are kept for errors.
+//! Files a tool must read but nobody else may (a JSON template's secret variables)
+//! are written for the run only (`private`). `output` runs a tool that only
+//! answers a question (`packer version`, read once per run).
 //! Here too: a command as it may be shown (`ToolCommand`'s secrets redacted, in
 //! text and JSON), which variable names look secret, and `interrupted`, the wait
 //! for SIGINT or SIGTERM while no tool runs. Packer's command line and output
@@ -12,6 +15,9 @@
 //! `stages::deploy::terraform`.
 
 pub mod packer;
+mod private;
+
+pub use private::{PRIVATE_DIR, PrivateFile};
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -64,6 +70,8 @@ pub struct ToolCommand {
     pub dir: Option<PathBuf>,
     /// Values that must never be shown: in the plan, in logs, in error tails.
     pub secrets: Vec<String>,
+    /// Written into a private directory for the run (see [`PRIVATE_DIR`]).
+    pub private_files: Vec<PrivateFile>,
 }
 
 impl ToolCommand {
@@ -175,9 +183,18 @@ pub async fn run(
     let mut interrupt = signal(SignalKind::interrupt()).ok();
     let mut terminate = signal(SignalKind::terminate()).ok();
     let _running = Running::start();
+    // Dropped when `run` returns, whichever way: the secrets are gone with the tool.
+    let private = match command.private_files.is_empty() {
+        true => None,
+        false => Some(private::PrivateDir::create(&command.private_files)?),
+    };
+    let args: Vec<String> = match &private {
+        Some(dir) => command.args.iter().map(|a| dir.resolve(a)).collect(),
+        None => command.args.clone(),
+    };
     let mut process = Command::new(&command.program);
     process
-        .args(&command.args)
+        .args(&args)
         .envs(command.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -259,6 +276,43 @@ pub async fn run(
         interrupted,
         tail: tail.into(),
     })
+}
+
+/// Runs a tool that only answers (no change, so it runs in a dry run too) and
+/// returns its exit code and standard output.
+pub async fn output(command: &ToolCommand) -> Result<(Option<i32>, String)> {
+    let output = Command::new(&command.program)
+        .args(&command.args)
+        .envs(command.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| Error::ToolMissing {
+            tool: command.program.clone(),
+            detail: e.to_string(),
+        })?;
+    Ok((
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    ))
+}
+
+/// The installed Packer's version, asked once per run.
+pub async fn packer_version() -> Result<packer::Version> {
+    static KNOWN: std::sync::OnceLock<packer::Version> = std::sync::OnceLock::new();
+    if let Some(version) = KNOWN.get() {
+        return Ok(version.clone());
+    }
+    let command = packer::version_command();
+    let (code, text) = output(&command).await?;
+    let version = packer::Version::parse(&text)
+        .filter(|_| code == Some(0))
+        .ok_or_else(|| Error::ToolFailed {
+            tool: "packer".into(),
+            code,
+            tail: vec![format!("`packer version` said: {}", text.trim())],
+        })?;
+    Ok(KNOWN.get_or_init(|| version).clone())
 }
 
 /// How long kiln reads a tool's pipes after the tool exited.
@@ -356,6 +410,7 @@ mod tests {
             ],
             dir: None,
             secrets: vec!["hunter2".into(), "s3cr3t-token".into()],
+            private_files: Vec::new(),
         };
         assert_eq!(
             command.to_string(),

@@ -18,6 +18,32 @@ impl Emulator {
         })
     }
 
+    /// This account's images whose name starts with `prefix` (Packer's, tagged by
+    /// kiln or not), by id.
+    pub fn images_named(&self, prefix: &str) -> Vec<String> {
+        self.block_on(async |ec2, _| {
+            let out = ec2
+                .describe_images()
+                .owners("self")
+                .filters(
+                    Filter::builder()
+                        .name("name")
+                        .values(format!("{prefix}*"))
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let mut ids: Vec<String> = out
+                .images()
+                .iter()
+                .filter_map(|i| i.image_id().map(str::to_string))
+                .collect();
+            ids.sort();
+            ids
+        })
+    }
+
     /// Whether an image is still registered.
     pub fn image_exists(&self, ami: &str) -> bool {
         self.block_on(async |ec2, _| {

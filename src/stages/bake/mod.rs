@@ -10,6 +10,7 @@
 use futures_util::future::join_all;
 use serde_json::json;
 
+mod prepare;
 mod regions;
 
 use regions::{Candidate, Copies, How, RegionResult, publish_new};
@@ -66,36 +67,33 @@ pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
         true => None,
         false => unknown_offline(registry.baked_with(role, &hash).await)?.flatten(),
     };
-    let (primary, artifacts) =
-        match earlier {
-            Some(image) => {
-                ctx.ui.note(format!(
+    let (primary, artifacts) = match earlier {
+        Some(image) => {
+            ctx.ui.note(format!(
                 "inputs unchanged since {} was baked ({hash}); not baking (--force bakes anyway)",
                 image.id
             ));
-                (Some(Candidate::from(image)), Default::default())
-            }
-            None => {
-                let artifacts = bake(ctx, &registry, settings, &source_ami, &hash).await?;
-                let primary =
-                    match &artifacts {
-                        Some(amis) => Some(amis.get(&region).cloned().ok_or_else(|| {
-                            Error::BadArtifact {
-                                problem: format!(
-                                    "Packer built in {} but not in the primary region {region}",
-                                    amis.keys()
-                                        .map(Region::to_string)
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            }
-                        })?),
-                        None => None,
-                    };
-                let image = primary.map(Candidate::new);
-                (image, artifacts.unwrap_or_default())
-            }
-        };
+            (Some(Candidate::from(image)), Default::default())
+        }
+        None => {
+            let artifacts = bake(ctx, &registry, settings, &source_ami, &hash).await?;
+            let primary = match &artifacts {
+                Some(amis) => Some(amis.get(&region).cloned().ok_or_else(|| {
+                    Error::BuiltElsewhere {
+                        primary: region.to_string(),
+                        role: role.to_string(),
+                        built: amis
+                            .iter()
+                            .map(|(r, a)| (r.to_string(), a.to_string()))
+                            .collect(),
+                    }
+                })?),
+                None => None,
+            };
+            let image = primary.map(Candidate::new);
+            (image, artifacts.unwrap_or_default())
+        }
+    };
     let how = if artifacts.is_empty() && primary.is_some() {
         How::Reused
     } else {
@@ -162,7 +160,8 @@ async fn bake(
     source_ami: &Option<AmiId>,
     hash: &str,
 ) -> Result<Option<std::collections::BTreeMap<Region, AmiId>>> {
-    let (role, template) = (settings.role, &settings.template);
+    let role = settings.role;
+    let (template, shape) = prepare::prepare(ctx, settings).await?;
     let ci = ctx.config.ci.provenance.clone();
     let mut context = vec![
         ("kiln_app", registry.app().to_string()),
@@ -182,16 +181,28 @@ async fn bake(
     if let Some(endpoint) = ctx.endpoint() {
         context.push(("kiln_ec2_endpoint", endpoint.to_string()));
     }
-    let command = packer::build_command(template, &context, &settings.vars, &settings.var_files);
-    let stream = ctx
-        .ui
-        .stream("packer", &format!("packer build {}", template.display()));
+    let command = packer::build_command(&packer::Build {
+        template: &template,
+        shape: &shape,
+        context: &context,
+        vars: &settings.vars,
+        var_files: &settings.var_files,
+        only: settings.only.as_deref(),
+    });
+    let stream = ctx.ui.stream(
+        "packer",
+        &format!("packer build {}", template.path.display()),
+    );
     let mut artifacts = Vec::new();
+    let mut name_taken = None;
     let finished = ctx
         .effects
         .run_tool(command.clone(), |raw| match packer::parse_line(raw) {
-            Some(Line::Ui { message, .. }) => {
+            Some(Line::Ui { message, error }) => {
                 let message = command.redact(&message);
+                if error && name_taken.is_none() {
+                    name_taken = packer::name_taken(&message);
+                }
                 for line in message.lines() {
                     stream.line(line);
                 }
@@ -221,6 +232,13 @@ async fn bake(
         });
     }
     if finished.code != Some(0) {
+        if let Some(taken) = name_taken {
+            return Err(Error::AmiNameTaken {
+                name: taken.name,
+                existing: taken.existing,
+                tail: finished.tail,
+            });
+        }
         return Err(Error::ToolFailed {
             tool: "packer".into(),
             code: finished.code,

@@ -35,6 +35,7 @@ pub async fn apply(d: &Deployment<'_>, group: &Group, dir: &Path) -> Result<Vers
         env: vec![("TF_IN_AUTOMATION".into(), "1".into())],
         dir: Some(dir.to_path_buf()),
         secrets: Vec::new(),
+        private_files: Vec::new(),
     };
     let stream = ctx.ui.stream(
         "terraform",

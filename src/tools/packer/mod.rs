@@ -1,63 +1,21 @@
-//! Packer's side of a bake, as pure functions: the command line kiln runs and the
-//! parser of `packer build -machine-readable` output.
+//! Packer's side of a bake, as pure functions: the command lines kiln runs
+//! (`command`), what a template asks of Packer (`shape`), the parser of
+//! `packer build -machine-readable` output and the reading of its errors.
 //!
 //! Machine-readable lines are `TIMESTAMP,TARGET,TYPE,DATA...`. Commas inside data
 //! are written `%!(PACKER_COMMA)` and newlines `\n`, so a plain split on ',' is exact.
 //! An AMI artifact is `…,artifact,N,id,REGION:AMI[%!(PACKER_COMMA)REGION:AMI…]`; a
 //! manifest post-processor repeats the same id as a second artifact.
 
+pub mod command;
+pub mod shape;
 pub mod template;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-use super::{ToolCommand, looks_secret};
+pub use command::{Build, Version, build_command, init_command, version_command};
+
 use crate::model::{AmiId, Region};
-
-/// The `packer build` command line. kiln's context goes in as `PKR_VAR_kiln_*`
-/// environment variables, which Packer ignores when a template does not declare
-/// them (a `-var` for an undeclared name is an error); the user's `--var` and
-/// `--var-file` are passed through. Values of secret-looking variables are marked
-/// so they are never shown.
-pub fn build_command(
-    template: &Path,
-    context: &[(&str, String)],
-    vars: &[(String, String)],
-    var_files: &[PathBuf],
-) -> ToolCommand {
-    let mut args = vec!["build".to_string(), "-machine-readable".to_string()];
-    for file in var_files {
-        args.push(format!("-var-file={}", file.display()));
-    }
-    let mut env = vec![("CHECKPOINT_DISABLE".to_string(), "1".to_string())];
-    env.extend(
-        context
-            .iter()
-            .map(|(name, value)| (format!("PKR_VAR_{name}"), value.clone())),
-    );
-    for (name, value) in vars {
-        if looks_secret(name) {
-            // Not on the command line, where `ps` shows it to every user of the machine.
-            env.push((format!("PKR_VAR_{name}"), value.clone()));
-        } else {
-            args.push("-var".to_string());
-            args.push(format!("{name}={value}"));
-        }
-    }
-    args.push(template.display().to_string());
-    let secrets = vars
-        .iter()
-        .filter(|(name, value)| looks_secret(name) && !value.is_empty())
-        .map(|(_, value)| value.clone())
-        .collect();
-    ToolCommand {
-        program: "packer".into(),
-        args,
-        env,
-        dir: None,
-        secrets,
-    }
-}
 
 /// One parsed line of machine-readable output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +118,51 @@ pub fn amis(lines: &[Line]) -> Result<BTreeMap<Region, AmiId>, String> {
     Ok(found)
 }
 
+/// A build that failed because its AMI name is taken: the name and the image
+/// holding it, when Packer's message says them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameTaken {
+    pub name: Option<String>,
+    pub existing: Option<String>,
+}
+
+/// Reads an error line of Packer's: amazon-ebs's own check before building
+/// (`AMI Name: 'NAME' is used by an existing AMI: ami-…`), or EC2 refusing
+/// CreateImage (`InvalidAMIName.Duplicate: AMI name NAME is already in use by AMI ami-…`).
+pub fn name_taken(message: &str) -> Option<NameTaken> {
+    if let Some((_, rest)) = message.split_once("AMI Name: '")
+        && let Some((name, rest)) = rest.split_once("' is used by an existing AMI")
+    {
+        let existing = rest
+            .trim_start_matches(':')
+            .split_whitespace()
+            .next()
+            .filter(|w| w.starts_with("ami-"))
+            .map(String::from);
+        return Some(NameTaken {
+            name: Some(name.to_string()),
+            existing,
+        });
+    }
+    let (_, rest) = message.split_once("InvalidAMIName.Duplicate")?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let after = |key: &str| {
+        words
+            .windows(2)
+            .find(|w| w[0] == key)
+            .map(|w| w[1].trim_end_matches(['.', ',']).to_string())
+    };
+    let existing = words
+        .iter()
+        .map(|w| w.trim_end_matches(['.', ',', ')']))
+        .find(|w| w.starts_with("ami-"))
+        .map(String::from);
+    Some(NameTaken {
+        name: after("name"),
+        existing,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,27 +189,36 @@ mod tests {
 ";
 
     #[test]
-    fn the_command_line_passes_context_by_environment_and_user_vars_through() {
-        let command = build_command(
-            Path::new("packer/app.pkr.hcl"),
-            &[("kiln_app", "shop".to_string())],
-            &[
-                ("size".into(), "t3.small".into()),
-                ("db_password".into(), "hunter2".into()),
-            ],
-            &[PathBuf::from("prod.pkrvars.hcl")],
+    fn a_taken_ami_name_is_recognised() {
+        // Packer 1.6.6's amazon-ebs, before it starts an instance.
+        let prevalidate = "Build 'amazon-ebs.app' errored after 12 milliseconds: Error: AMI Name: 'shop-web' is used by an existing AMI: ami-0f1e2d3c4b5a69788";
+        assert_eq!(
+            name_taken(prevalidate),
+            Some(NameTaken {
+                name: Some("shop-web".into()),
+                existing: Some("ami-0f1e2d3c4b5a69788".into())
+            })
+        );
+        // EC2's answer to CreateImage, as AWS words it.
+        let create = "Error creating AMI: InvalidAMIName.Duplicate: AMI name shop-web is already in use by AMI ami-0f1e2d3c4b5a69788\n\tstatus code: 400";
+        assert_eq!(
+            name_taken(&unescape(create)),
+            Some(NameTaken {
+                name: Some("shop-web".into()),
+                existing: Some("ami-0f1e2d3c4b5a69788".into())
+            })
         );
         assert_eq!(
-            command.to_string(),
-            "CHECKPOINT_DISABLE=1 PKR_VAR_kiln_app=shop 'PKR_VAR_db_password=<redacted>' packer build -machine-readable -var-file=prod.pkrvars.hcl -var size=t3.small packer/app.pkr.hcl"
+            name_taken("Error creating AMI: InvalidAMIName.Duplicate"),
+            Some(NameTaken {
+                name: None,
+                existing: None
+            })
         );
-        assert!(
-            command
-                .env
-                .contains(&("PKR_VAR_db_password".into(), "hunter2".into())),
-            "the real value reaches Packer, through the environment"
+        assert_eq!(
+            name_taken("Error querying AMI: InvalidAMIID.NotFound"),
+            None
         );
-        assert!(!command.args.iter().any(|a| a.contains("hunter2")));
     }
 
     #[test]
