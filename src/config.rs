@@ -32,7 +32,7 @@ pub use verify::{Goss, ImageVerify, InstanceSettings, VerifyConfig, VerifySettin
 use crate::aws::AwsSettings;
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result, Source};
-use crate::model::{AppName, Channel, ParameterPrefix, Region};
+use crate::model::{AppName, Channel, ParameterPrefix, Region, Span};
 
 /// The file kiln reads from the working directory when no `--config` is given.
 pub const DEFAULT_FILE: &str = "kiln.toml";
@@ -74,6 +74,14 @@ pub struct BakeConfig {
     pub app_template: PathBuf,
     /// The Ansible tree the templates use; part of the inputs hash.
     pub ansible: PathBuf,
+    /// `max_age`: bake again when the image with unchanged inputs is older.
+    pub max_age: Option<Span>,
+    /// `strict_lineage`: an app built on another image than the registry's base
+    /// is an error, not a warning.
+    pub strict_lineage: bool,
+    /// `app_base`: what `bake app` builds on (`base`, `base:CHANNEL`, `none`), as
+    /// written; checked by `kiln bake`.
+    pub app_base: Option<String>,
 }
 
 impl Default for BakeConfig {
@@ -82,6 +90,9 @@ impl Default for BakeConfig {
             base_template: PathBuf::from("packer/base.pkr.hcl"),
             app_template: PathBuf::from("packer/app.pkr.hcl"),
             ansible: PathBuf::from("ansible"),
+            max_age: None,
+            strict_lineage: false,
+            app_base: None,
         }
     }
 }
@@ -140,7 +151,14 @@ const TOP_KEYS: &[&str] = &[
     "deploy",
 ];
 const CHANNEL_KEYS: &[&str] = &["tested", "production"];
-const BAKE_KEYS: &[&str] = &["base_template", "app_template", "ansible"];
+const BAKE_KEYS: &[&str] = &[
+    "base_template",
+    "app_template",
+    "ansible",
+    "max_age",
+    "strict_lineage",
+    "app_base",
+];
 
 /// Builds the configuration. `env` holds the variables (the process environment in
 /// production, a map in tests); an empty variable counts as unset, as CI systems
@@ -399,14 +417,25 @@ fn parse_file(path: &Path, text: &str) -> Result<FileValues> {
                         "a table: [bake] with base_template, app_template, ansible",
                     )
                 })?;
-                for (name, path) in bake {
+                for (name, value) in bake {
                     let full = format!("bake.{name}");
                     // Paths in the file are relative to the file's directory.
-                    let path = file.relative(file.string(&full, path)?);
+                    let path = || file.string(&full, value).map(|p| file.relative(p));
                     match name.as_str() {
-                        "base_template" => values.bake.base_template = path,
-                        "app_template" => values.bake.app_template = path,
-                        "ansible" => values.bake.ansible = path,
+                        "base_template" => values.bake.base_template = path()?,
+                        "app_template" => values.bake.app_template = path()?,
+                        "ansible" => values.bake.ansible = path()?,
+                        "max_age" => {
+                            values.bake.max_age = Some(file.parse(&full, value, Span::parse)?)
+                        }
+                        "strict_lineage" => {
+                            values.bake.strict_lineage = value
+                                .as_bool()
+                                .ok_or_else(|| file.wrong_type(&full, value, "true or false"))?
+                        }
+                        "app_base" => {
+                            values.bake.app_base = Some(file.string(&full, value)?.to_string())
+                        }
                         _ => return Err(file.unknown_key(&full, BAKE_KEYS)),
                     }
                 }

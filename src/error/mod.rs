@@ -205,6 +205,21 @@ pub enum Error {
     BadArtifact {
         problem: String,
     },
+    /// An app bake's template builds on another image than the registry's base,
+    /// and `--strict-lineage` makes that an error.
+    LineageMismatch {
+        built_on: String,
+        base: String,
+        base_version: String,
+        /// The AMI Packer made anyway (the mismatch was learned from Packer's output).
+        left: Option<String>,
+    },
+    /// A `source_ami_filter` without `most_recent` matches several images (Packer
+    /// refuses that too).
+    AmbiguousSource {
+        build: String,
+        images: Vec<String>,
+    },
     /// A file named on the command line does not exist.
     InputMissing {
         path: PathBuf,
@@ -389,6 +404,8 @@ impl Error {
             | ToolFailed { .. }
             | NoArtifact { .. }
             | BadArtifact { .. }
+            | LineageMismatch { .. }
+            | AmbiguousSource { .. }
             | Regions { .. } => bake::describe(self),
             TestsFailed { .. } | VerifyBroken { .. } => verify::describe(self),
             NoGroup
