@@ -620,6 +620,26 @@ mod tests {
     }
 
     #[test]
+    fn bake_age_lineage_and_app_base_keys() {
+        let values = parse_file(
+            Path::new("kiln.toml"),
+            "[bake]\nmax_age = \"7d\"\nstrict_lineage = true\napp_base = \"none\"\n",
+        )
+        .unwrap();
+        assert_eq!(values.bake.max_age, Some(Span::secs(7 * 86_400)));
+        assert!(values.bake.strict_lineage);
+        assert_eq!(values.bake.app_base.as_deref(), Some("none"));
+        let err = file("[bake]\nmax_age = \"a week\"").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid value `a week` in kiln.toml: key `bake.max_age`"),
+            "{err}"
+        );
+        let err = file("[bake]\nstrict_lineage = \"yes\"").unwrap_err();
+        assert!(err.to_string().contains("bake.strict_lineage"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_name_the_file_the_key_and_the_allowed_ones() {
         let err = file("aap = \"shop\"").unwrap_err();
         assert_eq!(err.to_string(), "kiln.toml: unknown key `aap`");

@@ -222,7 +222,27 @@ fn base_none_bakes_an_app_without_a_registry_base() {
     assert_eq!(tags["source-ami"], other);
     assert!(!tags.contains_key("kiln:base-ami"), "{tags:?}");
 
-    // No base in the registry is needed, and kiln hands the template none.
+    // The same from kiln.toml: no base in the registry is needed.
+    let run = kiln();
+    std::fs::write(run.dir().join("kiln.toml"), "[bake]\napp_base = \"none\"\n").unwrap();
+    run.args([
+        "--app",
+        &app,
+        "bake",
+        "app",
+        "--force",
+        "--var",
+        &var,
+        "--template",
+    ])
+    .arg(&template)
+    .run()
+    .ok();
+    let (version, ami) = latest(&app, "app");
+    assert_eq!(version, 2);
+    assert!(!emulator().image_tags(&ami).contains_key("kiln:base-ami"));
+
+    // kiln hands the template no base.
     let plan = kiln()
         .args([
             "--app",

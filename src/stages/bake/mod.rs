@@ -1,11 +1,14 @@
 //! `kiln bake base` / `kiln bake app`: a golden image with Packer, published to the
 //! registry of every configured region.
 //!
-//! `bake app` builds on the registry's base (`--base REF`), never on an id passed
-//! through a file. Bakes are done once: the inputs hash (template, Ansible tree,
-//! variables, source AMI) is tagged on the image, and an available image with the
-//! same hash is published again instead of baked. Nothing is published unless
-//! Packer succeeded and reported an AMI for the primary region.
+//! `bake app` builds on the registry's base (`--base REF`, or none), never on an id
+//! passed through a file. Bakes are done once: the inputs hash (template, Ansible
+//! tree, variables, and the source image the template resolves to now) is tagged on
+//! the image, and an available image with the same hash is published again instead
+//! of baked, unless it is older than `--max-age`. An app records as its base only
+//! the image Packer really started from, when that is the registry's base (see
+//! `lineage`). Nothing is published unless Packer succeeded and reported an AMI for
+//! the primary region.
 
 use futures_util::future::join_all;
 use serde_json::json;
