@@ -119,12 +119,18 @@ pub struct BakeArgs {
     /// A Packer variable file, passed through as -var-file (repeatable)
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_files: Vec<PathBuf>,
-    /// For `bake app`: the base to build on, base or base:CHANNEL or base:VERSION [default: base]
+    /// For `bake app`: the base to build on, base or base:CHANNEL or base:VERSION, or none for an app without a registry base [default: from kiln.toml [bake] app_base, else base]
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
     /// Bake even when an image with the same inputs exists
     #[arg(long)]
     pub force: bool,
+    /// Bake again when the image with unchanged inputs is older than this, e.g. 7d [default: from kiln.toml [bake] max_age, else never]
+    #[arg(long, value_name = "AGE")]
+    pub max_age: Option<String>,
+    /// For `bake app`: fail, publishing nothing, when the template builds on another image than the registry's base [default: from kiln.toml [bake] strict_lineage]
+    #[arg(long)]
+    pub strict_lineage: bool,
     /// Seconds to wait for SSM to validate each published version (0: do not wait)
     #[arg(long, value_name = "SECONDS", default_value = "60")]
     pub wait: String,

@@ -32,7 +32,7 @@ pub use verify::{Goss, ImageVerify, InstanceSettings, VerifyConfig, VerifySettin
 use crate::aws::AwsSettings;
 use crate::cli::GlobalArgs;
 use crate::error::{Error, Result, Source};
-use crate::model::{AppName, Channel, ParameterPrefix, Region};
+use crate::model::{AppName, Channel, ParameterPrefix, Region, Span};
 
 /// The file kiln reads from the working directory when no `--config` is given.
 pub const DEFAULT_FILE: &str = "kiln.toml";
@@ -77,6 +77,14 @@ pub struct BakeConfig {
     /// `[bake.base] only` / `[bake.app] only`: the build of a multi-build template to run.
     pub base_only: Option<String>,
     pub app_only: Option<String>,
+    /// `max_age`: bake again when the image with unchanged inputs is older.
+    pub max_age: Option<Span>,
+    /// `strict_lineage`: an app built on another image than the registry's base
+    /// is an error, not a warning.
+    pub strict_lineage: bool,
+    /// `app_base`: what `bake app` builds on (`base`, `base:CHANNEL`, `none`), as
+    /// written; checked by `kiln bake`.
+    pub app_base: Option<String>,
 }
 
 impl Default for BakeConfig {
@@ -87,6 +95,9 @@ impl Default for BakeConfig {
             ansible: PathBuf::from("ansible"),
             base_only: None,
             app_only: None,
+            max_age: None,
+            strict_lineage: false,
+            app_base: None,
         }
     }
 }
@@ -145,7 +156,16 @@ const TOP_KEYS: &[&str] = &[
     "deploy",
 ];
 const CHANNEL_KEYS: &[&str] = &["tested", "production"];
-const BAKE_KEYS: &[&str] = &["base_template", "app_template", "ansible", "base", "app"];
+const BAKE_KEYS: &[&str] = &[
+    "base_template",
+    "app_template",
+    "ansible",
+    "base",
+    "app",
+    "max_age",
+    "strict_lineage",
+    "app_base",
+];
 
 /// Builds the configuration. `env` holds the variables (the process environment in
 /// production, a map in tests); an empty variable counts as unset, as CI systems
@@ -404,26 +424,37 @@ fn parse_file(path: &Path, text: &str) -> Result<FileValues> {
                         "a table: [bake] with base_template, app_template, ansible",
                     )
                 })?;
-                for (name, path) in bake {
+                for (name, value) in bake {
                     let full = format!("bake.{name}");
                     // [bake.base] and [bake.app]: settings of one role's bake.
                     match name.as_str() {
                         "base" => {
-                            values.bake.base_only = bake::role_table(&file, &full, path)?;
+                            values.bake.base_only = bake::role_table(&file, &full, value)?;
                             continue;
                         }
                         "app" => {
-                            values.bake.app_only = bake::role_table(&file, &full, path)?;
+                            values.bake.app_only = bake::role_table(&file, &full, value)?;
                             continue;
                         }
                         _ => {}
                     }
                     // Paths in the file are relative to the file's directory.
-                    let path = file.relative(file.string(&full, path)?);
+                    let path = || file.string(&full, value).map(|p| file.relative(p));
                     match name.as_str() {
-                        "base_template" => values.bake.base_template = path,
-                        "app_template" => values.bake.app_template = path,
-                        "ansible" => values.bake.ansible = path,
+                        "base_template" => values.bake.base_template = path()?,
+                        "app_template" => values.bake.app_template = path()?,
+                        "ansible" => values.bake.ansible = path()?,
+                        "max_age" => {
+                            values.bake.max_age = Some(file.parse(&full, value, Span::parse)?)
+                        }
+                        "strict_lineage" => {
+                            values.bake.strict_lineage = value
+                                .as_bool()
+                                .ok_or_else(|| file.wrong_type(&full, value, "true or false"))?
+                        }
+                        "app_base" => {
+                            values.bake.app_base = Some(file.string(&full, value)?.to_string())
+                        }
                         _ => return Err(file.unknown_key(&full, BAKE_KEYS)),
                     }
                 }
@@ -605,6 +636,26 @@ mod tests {
         assert_eq!(values.bake.ansible, PathBuf::from("infra/playbooks"));
         let err = file("[bake]\ntemplate = \"x\"").unwrap_err();
         assert_eq!(err.to_string(), "kiln.toml: unknown key `bake.template`");
+    }
+
+    #[test]
+    fn bake_age_lineage_and_app_base_keys() {
+        let values = parse_file(
+            Path::new("kiln.toml"),
+            "[bake]\nmax_age = \"7d\"\nstrict_lineage = true\napp_base = \"none\"\n",
+        )
+        .unwrap();
+        assert_eq!(values.bake.max_age, Some(Span::secs(7 * 86_400)));
+        assert!(values.bake.strict_lineage);
+        assert_eq!(values.bake.app_base.as_deref(), Some("none"));
+        let err = file("[bake]\nmax_age = \"a week\"").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("invalid value `a week` in kiln.toml: key `bake.max_age`"),
+            "{err}"
+        );
+        let err = file("[bake]\nstrict_lineage = \"yes\"").unwrap_err();
+        assert!(err.to_string().contains("bake.strict_lineage"), "{err}");
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct BakeInputs<'a> {
     pub var_files: &'a [PathBuf],
     /// `PKR_VAR_*` variables inherited from the environment (not kiln's own).
     pub environment: &'a [(String, String)],
+    /// `--only`: which build of a multi-build template runs (another build is
+    /// another image).
+    pub only: Option<&'a str>,
 }
 
 impl BakeInputs<'_> {
@@ -61,6 +64,9 @@ impl BakeInputs<'_> {
             "source-ami",
             self.source_ami.map_or("", |a| a.as_str()).as_bytes(),
         );
+        if let Some(only) = self.only {
+            add("only", only.as_bytes());
+        }
         let template = Template::load(self.template)?;
         for file in &template.files {
             let name = file.strip_prefix(template.root()).unwrap_or(file);
@@ -251,6 +257,7 @@ build {
                 vars,
                 var_files,
                 environment: &[],
+                only: None,
             }
             .hash()
             .unwrap()
@@ -265,6 +272,34 @@ build {
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.0);
         }
+    }
+
+    #[test]
+    fn each_build_of_a_multi_build_template_is_its_own_bake() {
+        let tree = Tree::new("only");
+        let hash = |only| {
+            BakeInputs {
+                role: Role::Base,
+                source_ami: None,
+                template: &tree.0.join("packer/app.pkr.hcl"),
+                ansible: &tree.0.join("ansible"),
+                vars: &[],
+                var_files: &[],
+                environment: &[],
+                only,
+            }
+            .hash()
+            .unwrap()
+        };
+        assert_ne!(
+            hash(Some("amazon-ebs.amd64")),
+            hash(Some("amazon-ebs.arm64"))
+        );
+        assert_ne!(hash(Some("amazon-ebs.amd64")), hash(None));
+        assert_eq!(
+            hash(Some("amazon-ebs.amd64")),
+            hash(Some("amazon-ebs.amd64"))
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ mod inputs;
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{REGION, emulator, kiln, kiln_ok, packer_template, unique_app};
+use crate::harness::{REGION, Run, emulator, kiln, kiln_ok, packer_template, unique_app};
 
 fn bake(app: &str, role: &str, template: &std::path::Path) -> crate::harness::Run {
     kiln()
@@ -273,15 +273,26 @@ fn a_dry_run_bake_runs_nothing_and_shows_the_plan() {
 #[test]
 fn a_missing_packer_is_explained() {
     let app = unique_app("bake-nopacker");
-    kiln()
+    let run = kiln()
         .env("PATH", "/nonexistent")
         .args(["--app", &app, "bake", "base", "--template"])
         .args([packer_template("base")])
-        .run()
-        .fails(
-            1,
-            "error: cannot run packer: No such file or directory (os error 2)\n  help: install Packer (Debian/Ubuntu: `apt-get install packer`; or HashiCorp's release from developer.hashicorp.com/packer/install) and make sure it is on PATH\n",
-        );
+        .run();
+    // The first line is kiln's note of the source image it resolved for the hash.
+    let (note, error) = run.stderr.split_once('\n').unwrap();
+    assert!(
+        note.starts_with("kiln: amazon-ebs.base builds on ami-"),
+        "{}",
+        run.stderr
+    );
+    Run {
+        stderr: error.to_string(),
+        ..run
+    }
+    .fails(
+        1,
+        "error: cannot run packer: No such file or directory (os error 2)\n  help: install Packer (Debian/Ubuntu: `apt-get install packer`; or HashiCorp's release from developer.hashicorp.com/packer/install) and make sure it is on PATH\n",
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod harness;
 
 mod action;
 mod bake;
+mod bake_source;
 mod bake_templates;
 mod ci_output;
 mod cli_extras;

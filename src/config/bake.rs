@@ -1,7 +1,8 @@
 //! `kiln bake`'s settings: the role, its Packer template (`--template`, else
-//! `[bake]` in kiln.toml), variables and variable files, the base to build on and
-//! the wait, each checked before Packer or AWS is asked anything; `--only` (else
-//! `[bake.ROLE] only`), the one build of a multi-build template to run.
+//! `[bake]` in kiln.toml), variables and variable files, the base to build on (or
+//! none), how old a reused image may be, how strict lineage is, and the wait, each
+//! checked before Packer or AWS is asked anything; `--only` (else `[bake.ROLE]
+//! only`), the one build of a multi-build template to run.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use super::{Config, FileReader, parse_count};
 use crate::cli::BakeArgs;
 use crate::error::{Error, Result, Source};
-use crate::model::{ImageRef, Role};
+use crate::model::{ImageRef, Role, Span};
 
 #[derive(Debug, Clone)]
 pub struct BakeSettings {
@@ -20,10 +21,17 @@ pub struct BakeSettings {
     pub vars: Vec<(String, String)>,
     /// `--var-file`, each an existing file.
     pub var_files: Vec<PathBuf>,
-    /// For `bake app`: the base reference (`--base`, by default `base`). `None` for a base.
+    /// For `bake app`: the base reference (`--base`, else `[bake] app_base`, by
+    /// default `base`). `None` for a base, and for an app baked with `--base none`.
     pub base: Option<ImageRef>,
     /// `--force`: bake even when an image with the same inputs exists.
     pub force: bool,
+    /// `--max-age` (else `[bake] max_age`): an image with the same inputs that is
+    /// older than this is baked again.
+    pub max_age: Option<Span>,
+    /// `--strict-lineage` (or `[bake] strict_lineage`): an app built on another
+    /// image than the registry's base fails instead of warning.
+    pub strict_lineage: bool,
     /// `--wait`: how long SSM may take to validate each published version.
     pub wait: Duration,
     /// `--only NAME` (else `[bake.ROLE] only`): Packer's `-only`, the one build to run.
@@ -55,7 +63,11 @@ pub(super) fn bake(args: &BakeArgs, config: &Config) -> Result<BakeSettings> {
     let wait = Duration::from_secs(parse_count(&args.wait, "--wait", "a number of seconds")?);
     let base = match role {
         Role::Base => None,
-        Role::App => Some(base(args.base.as_deref(), config)?),
+        Role::App => base(args.base.as_deref(), config)?,
+    };
+    let max_age = match &args.max_age {
+        Some(text) => Some(Span::parse(text, &Source::Flag("--max-age"))?),
+        None => config.bake.max_age,
     };
     let only = match &args.only {
         Some(only) => Some(build_name(only, &Source::Flag("--only"))?),
@@ -72,22 +84,41 @@ pub(super) fn bake(args: &BakeArgs, config: &Config) -> Result<BakeSettings> {
         var_files: args.var_files.clone(),
         base,
         force: args.force,
+        max_age,
+        strict_lineage: args.strict_lineage || config.bake.strict_lineage,
         wait,
     })
 }
 
-/// The base an app is built on: `base`, `base:CHANNEL` or `base:VERSION`.
-fn base(given: Option<&str>, config: &Config) -> Result<ImageRef> {
-    let source = Source::Flag("--base");
-    let reference = ImageRef::parse(given.unwrap_or("base"), &source, &config.channels.all())?;
+/// The base an app is built on: `base`, `base:CHANNEL` or `base:VERSION`, from
+/// `--base` or else `[bake] app_base`; `none` (no registry base) is `None`.
+fn base(given: Option<&str>, config: &Config) -> Result<Option<ImageRef>> {
+    let (text, source) = match (given, &config.bake.app_base) {
+        (Some(text), _) => (text, Source::Flag("--base")),
+        (None, Some(text)) => (
+            text.as_str(),
+            Source::File {
+                path: config
+                    .file
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("kiln.toml")),
+                key: "bake.app_base".into(),
+            },
+        ),
+        (None, None) => ("base", Source::Flag("--base")),
+    };
+    if text == "none" {
+        return Ok(None);
+    }
+    let reference = ImageRef::parse(text, &source, &config.channels.all())?;
     if reference.role != Role::Base {
         return Err(Error::InvalidValue {
             source,
             value: reference.to_string(),
-            expected: "a base reference: base, base:CHANNEL or base:VERSION".into(),
+            expected: "a base reference: base, base:CHANNEL or base:VERSION, or none".into(),
         });
     }
-    Ok(reference)
+    Ok(Some(reference))
 }
 
 /// `--var NAME=VALUE` pairs.

@@ -100,6 +100,30 @@ pub(super) fn describe(error: &Error) -> Described {
             ),
             "install Packer 1.7 or newer from HashiCorp (developer.hashicorp.com/packer/install; Debian's package is older) and run kiln again: kiln runs `packer init` for the template's plugins; or drop the packer { required_plugins } block to bake with this Packer",
         ),
+        LineageMismatch {
+            built_on,
+            base,
+            base_version,
+            left,
+        } => Described::new(
+            exit::FAILED,
+            format!(
+                "the app was built on {built_on}, not on the registry's base {base} (base version {base_version})"
+            ) + &match left {
+                Some(ami) => format!("; nothing was published (Packer made {ami}, which is not in the registry)"),
+                None => "; nothing was baked or published".to_string(),
+            },
+            "build on the base kiln hands the template (declare variable \"kiln_source_ami\" and set source_ami = var.kiln_source_ami), or bake with --base none for an image without a registry base; without --strict-lineage kiln warns and records no base",
+        ),
+        AmbiguousSource { build, images } => Described::new(
+            exit::FAILED,
+            format!(
+                "the source_ami_filter of {build} matches {} images ({}) and most_recent is not set; Packer would refuse it (\"Your query returned more than one result\")",
+                images.len(),
+                images.join(", ")
+            ),
+            "set most_recent = true in the source_ami_filter, or narrow its filters to one image; nothing was baked",
+        ),
         Regions { published, failed } => {
             let failed: Vec<String> = failed.iter().map(|(r, e)| format!("{r} ({e})")).collect();
             let published = if published.is_empty() {

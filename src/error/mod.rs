@@ -231,6 +231,21 @@ pub enum Error {
     PackerTooOld {
         installed: String,
     },
+    /// An app bake's template builds on another image than the registry's base,
+    /// and `--strict-lineage` makes that an error.
+    LineageMismatch {
+        built_on: String,
+        base: String,
+        base_version: String,
+        /// The AMI Packer made anyway (the mismatch was learned from Packer's output).
+        left: Option<String>,
+    },
+    /// A `source_ami_filter` without `most_recent` matches several images (Packer
+    /// refuses that too).
+    AmbiguousSource {
+        build: String,
+        images: Vec<String>,
+    },
     /// A file named on the command line does not exist.
     InputMissing {
         path: PathBuf,
@@ -437,6 +452,8 @@ impl Error {
             | AmiNameTaken { .. }
             | SeveralBuilds { .. }
             | PackerTooOld { .. }
+            | LineageMismatch { .. }
+            | AmbiguousSource { .. }
             | Regions { .. } => bake::describe(self),
             TestsFailed { .. } | VerifyBroken { .. } => verify::describe(self),
             NoGroup

@@ -158,6 +158,22 @@ fn one_of_each() -> Vec<Error> {
         Error::PackerTooOld {
             installed: s("1.6.6"),
         },
+        Error::LineageMismatch {
+            built_on: s("ami-0aaaaaaa"),
+            base: s("ami-0bbbbbbb"),
+            base_version: s("3"),
+            left: None,
+        },
+        Error::LineageMismatch {
+            built_on: s("ami-0aaaaaaa"),
+            base: s("ami-0bbbbbbb"),
+            base_version: s("3"),
+            left: Some(s("ami-0ccccccc")),
+        },
+        Error::AmbiguousSource {
+            build: s("amazon-ebs.base"),
+            images: vec![s("ami-0aaaaaaa"), s("ami-0bbbbbbb")],
+        },
         Error::InputMissing {
             path: "vars.json".into(),
             what: "variable file",
@@ -290,6 +306,8 @@ fn variant(error: &Error) -> &'static str {
         AmiNameTaken { .. } => "AmiNameTaken",
         SeveralBuilds { .. } => "SeveralBuilds",
         PackerTooOld { .. } => "PackerTooOld",
+        LineageMismatch { .. } => "LineageMismatch",
+        AmbiguousSource { .. } => "AmbiguousSource",
         InputMissing { .. } => "InputMissing",
         TemplateNotFound { .. } => "TemplateNotFound",
         Interrupted { .. } => "Interrupted",
@@ -319,7 +337,7 @@ fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        49,
+        51,
         "one_of_each misses a variant: {covered:?}"
     );
 }

@@ -103,6 +103,35 @@ impl Ec2 {
         Ok(images)
     }
 
+    /// The images a Packer `source_ami_filter` matches, asked the way Packer 1.6.6
+    /// asks: `owners` as DescribeImages' owners (when there are any) and each filter
+    /// as one filter with one value. Deprecated images are left out, as DescribeImages
+    /// leaves them out by default (and Packer does not ask for them).
+    pub async fn images_matching(
+        &self,
+        owners: &[String],
+        filters: &BTreeMap<String, String>,
+    ) -> Result<Vec<Image>> {
+        let filters: Vec<Filter> = filters
+            .iter()
+            .map(|(name, value)| Filter::builder().name(name).values(value).build())
+            .collect();
+        let mut request = self.client.describe_images();
+        if !owners.is_empty() {
+            request = request.set_owners(Some(owners.to_vec()));
+        }
+        if !filters.is_empty() {
+            request = request.set_filters(Some(filters));
+        }
+        let mut pages = request.into_paginator().send();
+        let mut images = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ec2:DescribeImages", &self.endpoint, e))?;
+            images.extend(page.images.unwrap_or_default().into_iter().map(image_from));
+        }
+        Ok(images)
+    }
+
     /// All images this account owns, in any state but deregistered.
     pub async fn own_images(&self) -> Result<Vec<Image>> {
         let mut pages = self

@@ -1,19 +1,26 @@
 //! `kiln bake base` / `kiln bake app`: a golden image with Packer, published to the
 //! registry of every configured region.
 //!
-//! `bake app` builds on the registry's base (`--base REF`), never on an id passed
-//! through a file. Bakes are done once: the inputs hash (template, Ansible tree,
-//! variables, source AMI) is tagged on the image, and an available image with the
-//! same hash is published again instead of baked. Nothing is published unless
-//! Packer succeeded and reported an AMI for the primary region.
+//! `bake app` builds on the registry's base (`--base REF`, or none), never on an id
+//! passed through a file. Bakes are done once: the inputs hash (template, Ansible
+//! tree, variables, and the source image the template resolves to now) is tagged on
+//! the image, and an available image with the same hash is published again instead
+//! of baked, unless it is older than `--max-age`. An app records as its base only
+//! the image Packer really started from, when that is the registry's base (see
+//! `lineage`). Nothing is published unless Packer succeeded and reported an AMI for
+//! the primary region.
 
 use futures_util::future::join_all;
 use serde_json::json;
 
+mod lineage;
 mod prepare;
 mod regions;
+mod source;
 
+use lineage::Lineage;
 use regions::{Candidate, Copies, How, RegionResult, publish_new};
+use source::Given;
 
 use crate::config::BakeSettings;
 use crate::context::Context;
@@ -24,6 +31,7 @@ use crate::model::{AmiId, ImageRef, Region, Role, Timestamp, Version};
 use crate::provenance::Provenance;
 use crate::registry::Registry;
 use crate::report::{Outcome, Table};
+use crate::tools::packer::template::Template;
 use crate::tools::packer::{self, Line};
 
 pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
@@ -44,7 +52,33 @@ pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
         None => None,
         Some(reference) => resolve_base(&registry, reference).await?,
     };
-    let source_ami = base.as_ref().map(|(ami, _)| ami.clone());
+    let registry_base = base.as_ref().map(|(ami, _)| ami.clone());
+    let context = context(ctx, &registry, role, registry_base.as_ref(), None);
+    // What the template builds on, looked up now: a moved upstream image is a change.
+    let given = Given {
+        context: &context,
+        environment: &ctx.config.ci.packer_vars,
+        var_files,
+        vars,
+    };
+    let resolved = lineage::resolve(
+        ctx,
+        &region,
+        &Template::load(template)?,
+        given,
+        settings.only.as_deref(),
+    )
+    .await?;
+    if let Lineage::Other {
+        built_on,
+        base,
+        version,
+    } = lineage::lineage(base.as_ref(), resolved.as_ref())
+        && settings.strict_lineage
+    {
+        return Err(lineage::mismatch(&built_on, &base, version, None));
+    }
+    let source_ami = resolved.clone().or(registry_base.clone());
     let hash = BakeInputs {
         role,
         source_ami: source_ami.as_ref(),
@@ -53,20 +87,26 @@ pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
         vars,
         var_files,
         environment: &ctx.config.ci.packer_vars,
+        only: settings.only.as_deref(),
     }
     .hash()?;
-    let provenance = Provenance {
-        inputs_hash: Some(hash.clone()),
-        base_ami: source_ami.clone(),
-        base_version: base.as_ref().map(|(_, v)| *v),
-        ..ctx.config.ci.provenance.clone()
-    };
 
     // Bake once: an image with these inputs is published again, not baked again.
-    let earlier = match settings.force {
+    let mut earlier = match settings.force {
         true => None,
         false => unknown_offline(registry.baked_with(role, &hash).await)?.flatten(),
     };
+    // OS updates land without any input changing: an old enough image is baked again.
+    if let (Some(image), Some(max_age)) = (&earlier, settings.max_age)
+        && let Some(age) = lineage::too_old(image.created, Timestamp::now(), max_age)
+    {
+        ctx.ui.note(format!(
+            "{} was baked with these inputs {age} ago, longer ago than the maximum age {max_age} (--max-age, [bake] max_age); baking again",
+            image.id
+        ));
+        earlier = None;
+    }
+    let mut built_on = resolved;
     let (primary, artifacts) = match earlier {
         Some(image) => {
             ctx.ui.note(format!(
@@ -76,7 +116,14 @@ pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
             (Some(Candidate::from(image)), Default::default())
         }
         None => {
-            let artifacts = bake(ctx, &registry, settings, &source_ami, &hash).await?;
+            let baked = bake(ctx, settings, context, ami_name(&registry, role, &hash)).await?;
+            let artifacts = baked.as_ref().map(|b| b.amis.clone());
+            // What Packer really started from beats what kiln expected.
+            if let Some(Baked { sources, .. }) = &baked
+                && let [source] = sources.as_slice()
+            {
+                built_on = Some(source.clone());
+            }
             let primary = match &artifacts {
                 Some(amis) => Some(amis.get(&region).cloned().ok_or_else(|| {
                     Error::BuiltElsewhere {
@@ -98,6 +145,34 @@ pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
         How::Reused
     } else {
         How::Baked
+    };
+    // Only the base the app was really built on is recorded.
+    let (base_ami, base_version) = match lineage::lineage(base.as_ref(), built_on.as_ref()) {
+        Lineage::Base(ami, version) => (Some(ami), Some(version)),
+        Lineage::None => (None, None),
+        Lineage::Other {
+            built_on,
+            base,
+            version,
+        } => {
+            if settings.strict_lineage {
+                let left = primary.as_ref().filter(|_| how == How::Baked);
+                return Err(lineage::mismatch(
+                    &built_on,
+                    &base,
+                    version,
+                    left.map(|c| &c.id),
+                ));
+            }
+            crate::ui::warn(lineage::warning(&built_on, &base, version));
+            (None, None)
+        }
+    };
+    let provenance = Provenance {
+        inputs_hash: Some(hash.clone()),
+        base_ami,
+        base_version,
+        ..ctx.config.ci.provenance.clone()
     };
 
     let mut results = vec![
@@ -152,16 +227,15 @@ async fn resolve_base(
     Ok(entry.map(|e| (e.ami_id, e.version)))
 }
 
-/// Runs Packer; the AMI of each region it reports, or `None` in a dry run.
-async fn bake(
+/// kiln's context for the template (`PKR_VAR_kiln_*`); `ami_name` only for the
+/// build itself, as it changes with every run.
+fn context(
     ctx: &Context,
     registry: &Registry,
-    settings: &BakeSettings,
-    source_ami: &Option<AmiId>,
-    hash: &str,
-) -> Result<Option<std::collections::BTreeMap<Region, AmiId>>> {
-    let role = settings.role;
-    let (template, shape) = prepare::prepare(ctx, settings).await?;
+    role: Role,
+    source_ami: Option<&AmiId>,
+    ami_name: Option<String>,
+) -> Vec<(&'static str, String)> {
     let ci = ctx.config.ci.provenance.clone();
     let mut context = vec![
         ("kiln_app", registry.app().to_string()),
@@ -169,18 +243,35 @@ async fn bake(
         ("kiln_region", registry.region().to_string()),
         (
             "kiln_source_ami",
-            source_ami
-                .as_ref()
-                .map(AmiId::to_string)
-                .unwrap_or_default(),
+            source_ami.map(AmiId::to_string).unwrap_or_default(),
         ),
-        ("kiln_ami_name", ami_name(registry, role, hash)),
-        ("kiln_git_sha", ci.git_sha.unwrap_or_default()),
-        ("kiln_build_url", ci.build_url.unwrap_or_default()),
     ];
+    if let Some(name) = ami_name {
+        context.push(("kiln_ami_name", name));
+    }
+    context.push(("kiln_git_sha", ci.git_sha.unwrap_or_default()));
+    context.push(("kiln_build_url", ci.build_url.unwrap_or_default()));
     if let Some(endpoint) = ctx.endpoint() {
         context.push(("kiln_ec2_endpoint", endpoint.to_string()));
     }
+    context
+}
+
+/// What a Packer run made, and the source images it said it found.
+struct Baked {
+    amis: std::collections::BTreeMap<Region, AmiId>,
+    sources: Vec<AmiId>,
+}
+
+/// Runs Packer; the AMI of each region it reports, or `None` in a dry run.
+async fn bake(
+    ctx: &Context,
+    settings: &BakeSettings,
+    mut context: Vec<(&'static str, String)>,
+    ami_name: String,
+) -> Result<Option<Baked>> {
+    let (template, shape) = prepare::prepare(ctx, settings).await?;
+    context.insert(4, ("kiln_ami_name", ami_name));
     let command = packer::build_command(&packer::Build {
         template: &template,
         shape: &shape,
@@ -195,10 +286,16 @@ async fn bake(
     );
     let mut artifacts = Vec::new();
     let mut name_taken = None;
+    let mut sources: Vec<AmiId> = Vec::new();
     let finished = ctx
         .effects
         .run_tool(command.clone(), |raw| match packer::parse_line(raw) {
             Some(Line::Ui { message, error }) => {
+                if let Some(ami) = lineage::found_image(&message)
+                    && !sources.contains(&ami)
+                {
+                    sources.push(ami);
+                }
                 let message = command.redact(&message);
                 if error && name_taken.is_none() {
                     name_taken = packer::name_taken(&message);
@@ -251,7 +348,7 @@ async fn bake(
             tail: finished.tail,
         });
     }
-    Ok(Some(amis))
+    Ok(Some(Baked { amis, sources }))
 }
 
 /// A unique, sortable AMI name: app, role, UTC time to the millisecond and the
