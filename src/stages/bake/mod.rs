@@ -45,6 +45,8 @@ pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
     } = settings;
     let (role, wait) = (*role, *wait);
 
+    // A template kiln cannot bake is refused before anything is read or built.
+    let (loaded, shape) = prepare::check(settings).await?;
     let region = ctx.region();
     let registry = ctx.registry(&region)?;
 
@@ -61,14 +63,7 @@ pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
         var_files,
         vars,
     };
-    let resolved = lineage::resolve(
-        ctx,
-        &region,
-        &Template::load(template)?,
-        given,
-        settings.only.as_deref(),
-    )
-    .await?;
+    let resolved = lineage::resolve(ctx, &region, &loaded, given, settings.only.as_deref()).await?;
     if let Lineage::Other {
         built_on,
         base,
@@ -116,7 +111,13 @@ pub async fn run(ctx: &Context, settings: &BakeSettings) -> Result<Outcome> {
             (Some(Candidate::from(image)), Default::default())
         }
         None => {
-            let baked = bake(ctx, settings, context, ami_name(&registry, role, &hash)).await?;
+            let packer_run = PackerRun {
+                template: &loaded,
+                shape: &shape,
+                context,
+                ami_name: ami_name(&registry, role, &hash),
+            };
+            let baked = bake(ctx, settings, packer_run).await?;
             let artifacts = baked.as_ref().map(|b| b.amis.clone());
             // What Packer really started from beats what kiln expected.
             if let Some(Baked { sources, .. }) = &baked
@@ -257,6 +258,14 @@ fn context(
     context
 }
 
+/// What one `packer build` is given: the checked template and kiln's context.
+struct PackerRun<'a> {
+    template: &'a Template,
+    shape: &'a packer::shape::Shape,
+    context: Vec<(&'static str, String)>,
+    ami_name: String,
+}
+
 /// What a Packer run made, and the source images it said it found.
 struct Baked {
     amis: std::collections::BTreeMap<Region, AmiId>,
@@ -264,17 +273,18 @@ struct Baked {
 }
 
 /// Runs Packer; the AMI of each region it reports, or `None` in a dry run.
-async fn bake(
-    ctx: &Context,
-    settings: &BakeSettings,
-    mut context: Vec<(&'static str, String)>,
-    ami_name: String,
-) -> Result<Option<Baked>> {
-    let (template, shape) = prepare::prepare(ctx, settings).await?;
+async fn bake(ctx: &Context, settings: &BakeSettings, run: PackerRun<'_>) -> Result<Option<Baked>> {
+    let PackerRun {
+        template,
+        shape,
+        mut context,
+        ami_name,
+    } = run;
+    prepare::plugins(ctx, template, shape).await?;
     context.insert(4, ("kiln_ami_name", ami_name));
     let command = packer::build_command(&packer::Build {
-        template: &template,
-        shape: &shape,
+        template,
+        shape,
         context: &context,
         vars: &settings.vars,
         var_files: &settings.var_files,

@@ -12,8 +12,9 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::tools::packer::{self, Line, shape::Shape, template::Template};
 
-/// The template and what it asks of Packer, once it is fit to build.
-pub(super) async fn prepare(ctx: &Context, settings: &BakeSettings) -> Result<(Template, Shape)> {
+/// The template and what it asks of Packer, once it is fit to build: checked
+/// before anything is read or built, and before a reuse is even considered.
+pub(super) async fn check(settings: &BakeSettings) -> Result<(Template, Shape)> {
     let template = Template::load(&settings.template)?;
     let shape = Shape::read(&template)?;
     refuse_several(&settings.template, settings, &shape)?;
@@ -24,9 +25,16 @@ pub(super) async fn prepare(ctx: &Context, settings: &BakeSettings) -> Result<(T
                 installed: version.text,
             });
         }
-        init(ctx, &template).await?;
     }
     Ok((template, shape))
+}
+
+/// Right before `packer build`: the plugins a template requires.
+pub(super) async fn plugins(ctx: &Context, template: &Template, shape: &Shape) -> Result<()> {
+    if shape.required_plugins {
+        init(ctx, template).await?;
+    }
+    Ok(())
 }
 
 fn refuse_several(path: &Path, settings: &BakeSettings, shape: &Shape) -> Result<()> {
