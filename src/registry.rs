@@ -172,6 +172,19 @@ impl Registry {
         })
     }
 
+    /// The role's newest AMI and version, or `None` when it was never published.
+    pub async fn newest(&self, role: Role) -> Result<Option<(AmiId, Version)>> {
+        let reference = ImageRef {
+            role,
+            selector: Selector::Latest,
+        };
+        match self.resolve(&reference).await {
+            Ok(entry) => Ok(Some((entry.ami_id, entry.version))),
+            Err(Error::ParameterNotFound { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Resolves a reference whose image must still be usable: it exists and is not
     /// revoked (promote, verify and deploy refuse anything else).
     pub async fn resolve_usable(&self, reference: &ImageRef) -> Result<Entry> {

@@ -12,7 +12,9 @@ fn a_full_history_with_a_labelled_oldest_version_refuses_a_publish() {
     }
     emulator().label(&name, 1, &["production"]);
     let before = emulator().history(&name);
-    kiln().args(["--app", &app, "publish", "app", &ami]).run().fails(
+    // A new image (publishing the newest one again would add nothing at all).
+    let newer = emulator().create_image("full-newer", &[]);
+    kiln().args(["--app", &app, "publish", "app", &newer]).run().fails(
         1,
         &format!(
             "error: {name} already has 100 versions and its oldest, version 1, carries the label(s) production: SSM cannot drop it to add a new version\n  help: move the label(s) production to a newer version with `kiln promote`, then publish again\n"

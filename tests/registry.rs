@@ -237,3 +237,27 @@ fn status_covers_extra_regions() {
         "not published: run `kiln bake app`"
     );
 }
+
+#[test]
+fn publishing_the_newest_image_again_adds_no_version() {
+    let app = unique_app("publish-again");
+    let ami = emulator().create_image("publish-again", &[]);
+    kiln_ok(["--app", &app, "publish", "app", &ami]);
+    // A CI job run again publishes the same AMI: it is reported, not added.
+    let again = kiln_ok(["--app", &app, "publish", "app", &ami]);
+    assert_eq!(again.stdout, "1\n");
+    assert_eq!(
+        again.stderr,
+        format!(
+            "kiln: {ami} is already version 1 of /kiln/{app}/app in {REGION}; nothing to publish\n"
+        )
+    );
+    assert_eq!(emulator().history(&format!("/kiln/{app}/app")).len(), 1);
+    // Another image in between: the first one is a new version again.
+    let other = emulator().create_image("publish-again-2", &[]);
+    kiln_ok(["--app", &app, "publish", "app", &other]);
+    assert_eq!(
+        kiln_ok(["--app", &app, "publish", "app", &ami]).stdout,
+        "3\n"
+    );
+}

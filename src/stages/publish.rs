@@ -53,6 +53,24 @@ pub async fn run(ctx: &Context, settings: &PublishSettings) -> Result<Outcome> {
             .or(Provenance::from_tags(&existing_tags))
             .or(ctx.config.ci.provenance.clone());
     let parameter = registry.parameter(role);
+    // Publishing what is already the newest version (a CI job run again) adds
+    // nothing: the version it is reports back, as a bake's reuse does.
+    if let Some((newest, version)) = unknown_offline(registry.newest(role).await)?.flatten()
+        && newest == ami
+    {
+        ctx.ui.note(format!(
+            "{ami} is already version {version} of {parameter} in {region}; nothing to publish"
+        ));
+        return Ok(outcome(
+            &region,
+            role,
+            &parameter,
+            &ami,
+            Some(version),
+            &provenance,
+            false,
+        ));
+    }
     let version = publish_image(
         ctx,
         &registry,
@@ -64,16 +82,44 @@ pub async fn run(ctx: &Context, settings: &PublishSettings) -> Result<Outcome> {
     )
     .await?;
 
+    Ok(outcome(
+        &region,
+        role,
+        &parameter,
+        &ami,
+        version,
+        &provenance,
+        true,
+    ))
+}
+
+/// What a publish reports: the version (new, or the one the AMI already is).
+fn outcome(
+    region: &crate::model::Region,
+    role: Role,
+    parameter: &crate::model::ParameterName,
+    ami: &AmiId,
+    version: Option<Version>,
+    provenance: &Provenance,
+    published: bool,
+) -> Outcome {
     let mut step_outputs = vec![
         ("ami-id", ami.to_string()),
         ("parameter", parameter.to_string()),
     ];
-    let mut done = String::new();
+    let line = version.map(|v| format!("{v}\n")).unwrap_or_default();
     if let Some(version) = version {
         step_outputs.push(("version", version.to_string()));
-        done = format!("{version}\n");
     }
-    Ok(Outcome {
+    // A new version is a change (a dry run shows its plan instead); the version an
+    // AMI already is, is a fact either way.
+    let (text, done) = if published {
+        (String::new(), line)
+    } else {
+        (line, String::new())
+    };
+    Outcome {
+        text,
         done,
         json: json!({
             "parameter": parameter,
@@ -81,6 +127,7 @@ pub async fn run(ctx: &Context, settings: &PublishSettings) -> Result<Outcome> {
             "role": role,
             "ami_id": ami,
             "version": version,
+            "published": published,
             "provenance": provenance,
         }),
         step_outputs,
@@ -89,7 +136,7 @@ pub async fn run(ctx: &Context, settings: &PublishSettings) -> Result<Outcome> {
             version.map_or("(new)".to_string(), |v| v.to_string())
         )),
         ..Outcome::default()
-    })
+    }
 }
 
 /// Records provenance on an image (only the tags that differ) and adds it as the

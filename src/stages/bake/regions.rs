@@ -13,7 +13,7 @@ use crate::aws::ec2::Image;
 use crate::context::Context;
 use crate::effect::{Applied, ImageChange, unknown_offline};
 use crate::error::{Error, Result};
-use crate::model::{AmiId, ImageRef, Region, Role, Selector, Version};
+use crate::model::{AmiId, Region, Role, Version};
 use crate::provenance::Provenance;
 use crate::registry::Registry;
 use crate::stages::publish::publish_image;
@@ -92,7 +92,7 @@ pub(super) async fn publish_new(
     how: How,
 ) -> Result<RegionResult> {
     let latest = match image {
-        Some(_) => latest(registry, role).await?,
+        Some(_) => registry.newest(role).await?,
         None => None,
     };
     let unchanged = match (image, &latest) {
@@ -134,19 +134,6 @@ pub(super) async fn publish_new(
         how,
         published: !unchanged,
     })
-}
-
-/// The role's latest AMI and version, or `None` when it was never published.
-async fn latest(registry: &Registry, role: Role) -> Result<Option<(AmiId, Version)>> {
-    let reference = ImageRef {
-        role,
-        selector: Selector::Latest,
-    };
-    match registry.resolve(&reference).await {
-        Ok(entry) => Ok(Some((entry.ami_id, entry.version))),
-        Err(Error::ParameterNotFound { .. }) => Ok(None),
-        Err(error) => Err(error),
-    }
 }
 
 /// What every extra region gets from the primary one.
@@ -228,7 +215,7 @@ impl Copies<'_> {
         let mut provenance = provenance.clone();
         if provenance.base_ami.is_some()
             && let Some((base, version)) =
-                unknown_offline(latest(&registry, Role::Base).await)?.flatten()
+                unknown_offline(registry.newest(Role::Base).await)?.flatten()
         {
             provenance.base_ami = Some(base);
             provenance.base_version = Some(version);

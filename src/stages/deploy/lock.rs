@@ -64,6 +64,11 @@ pub async fn take(d: &Deployment<'_>, run: &RunId) -> Result<Option<Temporary>> 
                     .await?
                     .map(|p| p.value);
                 let Some(current) = current else { continue };
+                // Our own write, whose answer was lost and which the SDK sent again:
+                // the lock is ours.
+                if current == holder {
+                    return held(d, &lock, &holder).await.map(Some);
+                }
                 let expired = current
                     .rsplit("until ")
                     .next()
@@ -89,23 +94,7 @@ pub async fn take(d: &Deployment<'_>, run: &RunId) -> Result<Option<Temporary>> 
                 });
             }
             Applied::Planned => return Ok(None),
-            _ => {
-                let held = Temporary::DeployLock {
-                    region: region.clone(),
-                    name: lock.clone(),
-                    group: rollout.group.clone(),
-                };
-                ctx.teardown.hold(held.clone());
-                ctx.effects
-                    .apply(GroupChange::Tag {
-                        region: region.clone(),
-                        group: rollout.group.clone(),
-                        key: tag::DEPLOY_LOCK.into(),
-                        value: holder.chars().take(256).collect(),
-                    })
-                    .await?;
-                return Ok(Some(held));
-            }
+            _ => return held(d, &lock, &holder).await.map(Some),
         }
     }
     Err(Error::DeployLocked {
@@ -115,6 +104,24 @@ pub async fn take(d: &Deployment<'_>, run: &RunId) -> Result<Option<Temporary>> 
         region: region.to_string(),
         by_refresh: false,
     })
+}
+
+/// The lock is this run's: the teardown holds it, and the group shows the holder.
+async fn held(d: &Deployment<'_>, lock: &str, holder: &str) -> Result<Temporary> {
+    let held = Temporary::DeployLock {
+        region: d.region().clone(),
+        name: lock.to_string(),
+        group: d.group().clone(),
+    };
+    d.ctx.teardown.hold(held.clone());
+    d.apply(GroupChange::Tag {
+        region: d.region().clone(),
+        group: d.group().clone(),
+        key: tag::DEPLOY_LOCK.into(),
+        value: holder.chars().take(256).collect(),
+    })
+    .await?;
+    Ok(held)
 }
 
 /// Who is deploying, as CI names it.
