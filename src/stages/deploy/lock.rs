@@ -136,3 +136,101 @@ fn actor(ci: &crate::config::CiEnv) -> String {
         .as_ref()
         .map_or_else(|| "kiln".to_string(), |user| format!("{user} (kiln)"))
 }
+
+#[cfg(test)]
+mod tests {
+    //! At the SDK level: the emulator cannot lose an answer after it made the change.
+
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_autoscaling::operation::create_or_update_tags::CreateOrUpdateTagsOutput;
+    use aws_sdk_autoscaling::operation::describe_instance_refreshes::DescribeInstanceRefreshesOutput;
+    use aws_sdk_ssm::error::ErrorMetadata;
+    use aws_sdk_ssm::operation::get_parameter::GetParameterOutput;
+    use aws_sdk_ssm::operation::put_parameter::PutParameterError;
+    use aws_sdk_ssm::types::Parameter;
+    use aws_smithy_mocks::mock;
+
+    use super::super::deployment::{Command, Deployment};
+    use crate::config::Rollout;
+    use crate::context::Context;
+    use crate::model::{
+        Batch, GroupName, ImageRef, Percent, Region, Role, RunId, Selector, Span, Strategy,
+    };
+
+    #[tokio::test]
+    async fn a_lock_that_exists_because_this_run_wrote_it_is_this_runs() {
+        // The first PutParameter made the lock, its answer was lost, the SDK sent it
+        // again: SSM says it exists, holding exactly what this run wrote.
+        let written = Arc::new(Mutex::new(String::new()));
+        let seen = written.clone();
+        let put = mock!(aws_sdk_ssm::Client::put_parameter)
+            .match_requests(move |r| {
+                *seen.lock().unwrap() = r.value().unwrap_or_default().to_string();
+                true
+            })
+            .then_error(|| {
+                PutParameterError::generic(
+                    ErrorMetadata::builder()
+                        .code("ParameterAlreadyExists")
+                        .message("The parameter already exists.")
+                        .build(),
+                )
+            });
+        let stored = written.clone();
+        let get = mock!(aws_sdk_ssm::Client::get_parameter).then_output(move || {
+            GetParameterOutput::builder()
+                .parameter(
+                    Parameter::builder()
+                        .value(stored.lock().unwrap().clone())
+                        .version(1)
+                        .build(),
+                )
+                .build()
+        });
+        let refreshes = mock!(aws_sdk_autoscaling::Client::describe_instance_refreshes)
+            .then_output(|| DescribeInstanceRefreshesOutput::builder().build());
+        let tag = mock!(aws_sdk_autoscaling::Client::create_or_update_tags)
+            .then_output(|| CreateOrUpdateTagsOutput::builder().build());
+        let ctx = Context::mocked(crate::aws::mocked::aws(
+            &[],
+            &[&put, &get],
+            &[&refreshes, &tag],
+            &[],
+        ))
+        .await;
+        let rollout = Rollout {
+            group: GroupName::from_aws("shop-web"),
+            strategy: Strategy::Rolling,
+            batch: Batch::Count(1),
+            min_healthy: Percent(90),
+            timeout: Span::secs(60),
+            max_healthy: None,
+            warmup: None,
+            checkpoints: Vec::new(),
+            skip_matching: true,
+            keep_old: 1,
+            rollback_on_failure: true,
+            promote: true,
+            environment: "production".into(),
+            github: None,
+            via_terraform: None,
+        };
+        let region = Region::from_aws("eu-west-1");
+        let d = Deployment {
+            ctx: &ctx,
+            rollout: &rollout,
+            region: region.clone(),
+            command: Command::Deploy,
+            registry: ctx.registry(&region).unwrap(),
+            reference: ImageRef {
+                role: Role::App,
+                selector: Selector::Latest,
+            },
+            entry: None,
+        };
+        let held = super::take(&d, &RunId::new()).await.unwrap();
+        assert!(held.is_some(), "the lock is this run's");
+        assert_eq!(tag.num_calls(), 1, "and the group shows it");
+    }
+}
