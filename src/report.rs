@@ -14,6 +14,22 @@ use crate::effect::{Changes, PlanEntry};
 use crate::error::{Error, Result};
 use crate::ui::{Ui, to_stderr};
 
+/// Every name kiln writes to GITHUB_OUTPUT; `action.yml` declares each (GitHub
+/// drops outputs a composite action does not declare), which a test checks.
+pub const STEP_OUTPUTS: &[&str] = &[
+    "ami-id",
+    "version",
+    "channel",
+    "parameter",
+    "inputs-hash",
+    "baked",
+    "passed",
+    "asg",
+    "launch-template-version",
+    "deleted",
+    "dry-run",
+];
+
 /// What a command produced.
 #[derive(Debug, Default)]
 pub struct Outcome {
@@ -77,6 +93,7 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
     if let Some(path) = github_file("GITHUB_OUTPUT") {
         let mut lines = String::new();
         for (name, value) in &outcome.step_outputs {
+            debug_assert!(STEP_OUTPUTS.contains(name), "{name} is not in STEP_OUTPUTS");
             lines.push_str(&format!("{name}={}\n", single_line(value)));
         }
         if dry_run {
@@ -232,6 +249,23 @@ pub fn markdown_table(headers: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_action_declares_every_output_kiln_writes() {
+        let action = include_str!("../action.yml");
+        let outputs = &action[action.find("\noutputs:").expect("an outputs block")..];
+        let outputs = &outputs[..outputs.find("\nruns:").unwrap_or(outputs.len())];
+        for name in STEP_OUTPUTS {
+            assert!(
+                outputs.contains(&format!("\n  {name}:\n")),
+                "action.yml does not declare the output {name}"
+            );
+            assert!(
+                outputs.contains(&format!("steps.run.outputs.{name} }}}}")),
+                "action.yml's {name} does not read the run step's output"
+            );
+        }
+    }
 
     #[test]
     fn tables_align_columns() {

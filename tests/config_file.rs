@@ -87,3 +87,25 @@ fn wrong_types_in_the_file_name_key_and_value() {
         "error: invalid value `1live` in kiln.toml: key `channels.production`: expected a label of letters, digits, '.', '_' or '-' that does not start with a digit, `aws` or `ssm` and is not `latest`\n",
     );
 }
+
+#[test]
+fn the_example_kiln_toml_works_copied_to_a_repository_root() {
+    let root = crate::harness::root();
+    let run = kiln_without_aws()
+        .without_env("AWS_ACCESS_KEY_ID")
+        .without_env("AWS_SECRET_ACCESS_KEY");
+    // A repository with the example config at its root, beside its templates.
+    let example = std::fs::read_to_string(root.join("examples/kiln.toml")).unwrap();
+    write(run.dir(), "kiln.toml", &example);
+    for template in ["base", "app"] {
+        let text =
+            std::fs::read_to_string(root.join(format!("packer/{template}.pkr.hcl"))).unwrap();
+        write(run.dir(), &format!("packer/{template}.pkr.hcl"), &text);
+    }
+    let planned = run.args(["--dry-run", "bake", "base"]).run().ok();
+    assert!(
+        planned.stdout.contains("packer/base.pkr.hcl"),
+        "{}",
+        planned.stdout
+    );
+}
