@@ -6,10 +6,34 @@ use super::{Described, Error, exit, misrouted};
 pub(super) fn describe(error: &Error) -> Described {
     use Error::*;
     match error {
-        AwsUnreachable { endpoint, detail } => Described::new(
+        AwsUnreachable {
+            endpoint,
+            detail,
+            proxies,
+        } => Described::new(
             exit::AWS,
             format!("cannot reach AWS at {endpoint}: {detail}"),
-            "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network",
+            match proxies {
+                Some(proxies) => format!(
+                    "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network; kiln connects through the proxy set by {proxies}: check that proxy, or add the endpoint's host to NO_PROXY to connect directly"
+                ),
+                None => "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network; behind a proxy, set HTTPS_PROXY (and NO_PROXY for hosts reached directly)".to_string(),
+            },
+        ),
+        // A configuration problem found before any AWS call: a usage error.
+        CaBundle {
+            path,
+            origin,
+            detail,
+        } => Described::new(
+            exit::USAGE,
+            format!(
+                "cannot use the CA bundle {} (from {origin}): {detail}",
+                path.display()
+            ),
+            format!(
+                "point {origin} at a readable file of PEM certificates (-----BEGIN CERTIFICATE-----), or unset it to trust only the system roots"
+            ),
         ),
         AwsCredentials { detail } => Described::new(
             exit::AWS,
