@@ -14,10 +14,12 @@ pub(super) fn describe(error: &Error) -> Described {
             exit::AWS,
             format!("cannot reach AWS at {endpoint}: {detail}"),
             match proxies {
+                // rustls's "invalid peer certificate: UnknownIssuer": a private CA.
+                _ if detail.starts_with("invalid peer certificate") => "the endpoint's certificate is not signed by a CA this machine trusts: for a private CA (a TLS-inspecting proxy, a private endpoint), set AWS_CA_BUNDLE or `ca_bundle` in the AWS profile to its PEM file".to_string(),
                 Some(proxies) => format!(
                     "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network; kiln connects through the proxy set by {proxies}: check that proxy, or add the endpoint's host to NO_PROXY to connect directly"
                 ),
-                None => "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network; behind a proxy, set HTTPS_PROXY (and NO_PROXY for hosts reached directly)".to_string(),
+                None => "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network".to_string(),
             },
         ),
         // A configuration problem found before any AWS call: a usage error.
