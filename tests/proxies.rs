@@ -97,6 +97,58 @@ fn a_private_ca_is_trusted_from_aws_ca_bundle() {
     );
 }
 
+/// The corporate case: AWS over https through HTTPS_PROXY (a CONNECT tunnel),
+/// the endpoint's certificate from a private CA.
+#[test]
+fn https_endpoints_go_through_https_proxy_with_a_private_ca() {
+    let (app, amis) = app_with_three_versions("https-proxy");
+    let front = TlsFront::start(&scratch_dir("tls-front"));
+    let proxy = ForwardProxy::start();
+    let resolve = || {
+        kiln()
+            .env("https_proxy", &proxy.url)
+            .env("AWS_CA_BUNDLE", &front.ca)
+            .args([
+                "--app",
+                &app,
+                "--endpoint-url",
+                &front.endpoint,
+                "resolve",
+                "app",
+            ])
+    };
+    let through = resolve().run().ok();
+    assert_eq!(through.stdout, format!("{}\n", amis[2]));
+    let seen = proxy.requests();
+    assert!(seen >= 1, "the proxy saw no CONNECT");
+
+    // HTTP_PROXY alone is for http:// endpoints only, as in the AWS CLI.
+    kiln()
+        .env("HTTP_PROXY", &proxy.url)
+        .env("AWS_CA_BUNDLE", &front.ca)
+        .args([
+            "--app",
+            &app,
+            "--endpoint-url",
+            &front.endpoint,
+            "resolve",
+            "app",
+        ])
+        .run()
+        .ok();
+    assert_eq!(proxy.requests(), seen, "HTTP_PROXY was used for https://");
+
+    resolve()
+        .env("no_proxy", "localhost,127.0.0.0/8")
+        .run()
+        .ok();
+    assert_eq!(
+        proxy.requests(),
+        seen,
+        "a NO_PROXY range went through the proxy"
+    );
+}
+
 #[test]
 fn a_private_ca_is_trusted_from_ca_bundle_in_the_selected_profile() {
     let (app, amis) = app_with_three_versions("ca-profile");

@@ -1,7 +1,8 @@
 //! A tiny forward HTTP proxy on 127.0.0.1, as a corporate proxy is to kiln: it
 //! takes absolute-form requests (`POST http://127.0.0.1:PORT/ HTTP/1.1`), forwards
 //! them to the host they name in origin form, and counts them, so a test can tell
-//! whether kiln's requests went through it.
+//! whether kiln's requests went through it. `CONNECT host:port` (how clients reach
+//! `https://` endpoints through a proxy) opens a tunnel, counted once.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -61,6 +62,11 @@ fn serve(client: TcpStream, requests: &AtomicU64) {
         else {
             return;
         };
+        if method == "CONNECT" {
+            requests.fetch_add(1, Ordering::SeqCst);
+            tunnel(client, target);
+            return;
+        }
         let Some(rest) = target.strip_prefix("http://") else {
             let _ =
                 client.write_all(b"HTTP/1.1 400 Not a proxy request\r\ncontent-length: 0\r\n\r\n");
@@ -107,6 +113,29 @@ fn serve(client: TcpStream, requests: &AtomicU64) {
             return;
         }
     }
+}
+
+/// Answers a CONNECT and relays bytes both ways until either side closes.
+fn tunnel(mut client: TcpStream, authority: &str) {
+    let Ok(server) = TcpStream::connect(authority) else {
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
+        return;
+    };
+    if client
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .is_err()
+    {
+        return;
+    }
+    let (mut up_read, mut up_write) = (server.try_clone().unwrap(), server);
+    let (mut down_read, mut down_write) = (client.try_clone().unwrap(), client);
+    let upstream = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut down_read, &mut up_write);
+        let _ = up_write.shutdown(std::net::Shutdown::Both);
+    });
+    let _ = std::io::copy(&mut up_read, &mut down_write);
+    let _ = down_write.shutdown(std::net::Shutdown::Both);
+    let _ = upstream.join();
 }
 
 /// tests/emulator/tls_front.py in front of the emulator: `https://127.0.0.1:PORT`
