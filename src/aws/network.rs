@@ -43,7 +43,8 @@ impl Proxies {
     }
 
     /// The SDK's proxy configuration. `ProxyConfig` holds one proxy URL, so when
-    /// HTTP and HTTPS go to different proxies the SDK reads the variables itself.
+    /// HTTP and HTTPS go to different proxies the SDK (hyper-util) reads the
+    /// variables itself; there alone the upper-case form wins when both are set.
     fn config(&self) -> ProxyConfig {
         let value = |p: &Option<(String, String)>| p.as_ref().map(|(_, v)| v.clone());
         let (http, https) = match (value(&self.http), value(&self.https), value(&self.all)) {
@@ -114,4 +115,39 @@ pub fn http_client(proxies: &Proxies, ca_bundle: Option<&CaBundle>) -> SharedHtt
             .tls_context(context.clone())
             .build()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(name: &str, value: &str) -> Option<(String, String)> {
+        Some((name.to_string(), value.to_string()))
+    }
+
+    #[test]
+    fn no_proxy_variable_means_a_direct_connection() {
+        let proxies = Proxies {
+            no_proxy: set("NO_PROXY", "127.0.0.1"),
+            ..Proxies::default()
+        };
+        assert!(proxies.config().is_disabled());
+        assert_eq!(proxies.describe(), None);
+    }
+
+    #[test]
+    fn one_proxy_is_configured_explicitly_two_different_ones_from_the_environment() {
+        let one = Proxies {
+            all: set("ALL_PROXY", "http://proxy:3128"),
+            ..Proxies::default()
+        };
+        let config = one.config();
+        assert!(!config.is_disabled() && !config.is_from_env());
+        let two = Proxies {
+            http: set("HTTP_PROXY", "http://a:1"),
+            https: set("HTTPS_PROXY", "http://b:2"),
+            ..Proxies::default()
+        };
+        assert!(two.config().is_from_env());
+    }
 }
