@@ -12,6 +12,7 @@ mod bake;
 mod ci;
 mod deploy;
 mod images;
+mod network;
 mod prune;
 mod settings;
 mod verify;
@@ -254,10 +255,13 @@ pub fn load(flags: &GlobalArgs, env: &Env) -> Result<Config> {
         (None, None) => OutputFormat::Text,
     };
 
+    let profile = flags.profile.clone().or(file.profile);
     Ok(Config {
         app,
         aws: AwsSettings {
-            profile: flags.profile.clone().or(file.profile),
+            ca_bundle: network::ca_bundle(env, profile.as_deref())?,
+            proxies: network::proxies(env)?,
+            profile,
             region,
             endpoint_url,
         },

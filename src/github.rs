@@ -345,6 +345,14 @@ impl Deployments {
         }
         let unusable_url =
             |_| GithubError::unreachable(&target.api_url, "not a URL kiln can use as the API root");
+        // Proxies (HTTPS_PROXY/NO_PROXY) are NOT honoured here yet, unlike the AWS
+        // client (aws::network). octocrab 0.54 has two ways: `build_with_reqwest`
+        // (reqwest reads the variables), but octocrab's `rustls` feature then turns on
+        // reqwest's aws-lc-rs, the C crypto library kiln avoids; or `with_service` with
+        // a hand-built hyper client (a CONNECT-tunnelling connector from hyper-util's
+        // `Tunnel` and `Matcher::from_env`), which means rebuilding octocrab's own
+        // middleware stack (base URI, auth header, extra headers, timeouts) outside
+        // octocrab. Left for a change of its own, with a test through a proxy.
         let client = Octocrab::builder()
             .base_uri(target.api_url.as_str())
             .map_err(unusable_url)?

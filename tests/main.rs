@@ -23,6 +23,7 @@ mod hcl;
 mod limits;
 mod permissions;
 mod pipelines;
+mod proxies;
 mod prune;
 mod registry;
 mod revoke;

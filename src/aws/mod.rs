@@ -13,6 +13,7 @@ pub mod ec2;
 pub mod elb;
 #[cfg(test)]
 pub mod mocked;
+pub mod network;
 pub mod retry;
 pub mod ssm;
 
@@ -24,7 +25,6 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::error::Error;
@@ -40,6 +40,10 @@ pub struct AwsSettings {
     /// Overrides every service's endpoint (`--endpoint-url`); `AWS_ENDPOINT_URL` is
     /// read by the SDK itself.
     pub endpoint_url: Option<String>,
+    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY` (or lower-case).
+    pub proxies: network::Proxies,
+    /// Private CAs trusted besides the system roots (`AWS_CA_BUNDLE`, `ca_bundle`).
+    pub ca_bundle: Option<network::CaBundle>,
 }
 
 /// How long to wait for a TCP connection: long enough for a far region, short
@@ -52,11 +56,7 @@ const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 /// Builds the SDK configuration. Region, credentials and endpoint resolve lazily in
 /// the SDK; kiln checks the region and credentials itself (see `Aws::check`).
 pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
-    let http_client = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
+    let http_client = network::http_client(&settings.proxies, settings.ca_bundle.as_ref());
     // Adaptive retries rate-limit the client when AWS throttles; short initial
     // backoff so a refused connection fails in a few seconds, not tens.
     let retry = RetryConfig::adaptive()
@@ -301,6 +301,7 @@ where
         SdkError::DispatchFailure(failure) if failure.is_io() => Error::AwsUnreachable {
             endpoint: endpoint.to_string(),
             detail: innermost(&err),
+            proxies: network::proxies_in_effect(),
         },
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or("Unknown").to_string();

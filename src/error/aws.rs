@@ -6,10 +6,36 @@ use super::{Described, Error, exit, misrouted};
 pub(super) fn describe(error: &Error) -> Described {
     use Error::*;
     match error {
-        AwsUnreachable { endpoint, detail } => Described::new(
+        AwsUnreachable {
+            endpoint,
+            detail,
+            proxies,
+        } => Described::new(
             exit::AWS,
             format!("cannot reach AWS at {endpoint}: {detail}"),
-            "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network",
+            match proxies {
+                // rustls's "invalid peer certificate: UnknownIssuer": a private CA.
+                _ if detail.starts_with("invalid peer certificate") => "the endpoint's certificate is not signed by a CA this machine trusts: for a private CA (a TLS-inspecting proxy, a private endpoint), set AWS_CA_BUNDLE or `ca_bundle` in the AWS profile to its PEM file".to_string(),
+                Some(proxies) => format!(
+                    "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network; kiln connects through the proxy set by {proxies}: check that proxy, or add the endpoint's host to NO_PROXY to connect directly"
+                ),
+                None => "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network".to_string(),
+            },
+        ),
+        // A configuration problem found before any AWS call: a usage error.
+        CaBundle {
+            path,
+            origin,
+            detail,
+        } => Described::new(
+            exit::USAGE,
+            format!(
+                "cannot use the CA bundle {} (from {origin}): {detail}",
+                path.display()
+            ),
+            format!(
+                "point {origin} at a readable file of PEM certificates (-----BEGIN CERTIFICATE-----), or unset it to trust only the system roots"
+            ),
         ),
         AwsCredentials { detail } => Described::new(
             exit::AWS,

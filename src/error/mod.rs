@@ -162,6 +162,15 @@ pub enum Error {
     AwsUnreachable {
         endpoint: String,
         detail: String,
+        /// The proxy variables in effect (`HTTPS_PROXY=…, NO_PROXY=…`), if any.
+        proxies: Option<String>,
+    },
+    /// `AWS_CA_BUNDLE` or a profile's `ca_bundle` names a file kiln cannot use.
+    CaBundle {
+        path: PathBuf,
+        /// Where the file's name came from, for the message.
+        origin: String,
+        detail: String,
     },
     AwsCredentials {
         detail: String,
@@ -439,6 +448,7 @@ impl Error {
             | NotVisible { .. }
             | PruneIncomplete { .. } => registry::describe(self),
             AwsUnreachable { .. }
+            | CaBundle { .. }
             | AwsCredentials { .. }
             | AwsAccessDenied { .. }
             | AwsTimeout { .. }

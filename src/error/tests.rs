@@ -89,6 +89,17 @@ fn one_of_each() -> Vec<Error> {
         Error::AwsUnreachable {
             endpoint: s("http://127.0.0.1:9"),
             detail: s("connection refused"),
+            proxies: None,
+        },
+        Error::AwsUnreachable {
+            endpoint: s("http://127.0.0.1:9"),
+            detail: s("connection refused"),
+            proxies: Some(s("HTTPS_PROXY=http://proxy:3128")),
+        },
+        Error::CaBundle {
+            path: "/etc/corp.pem".into(),
+            origin: s("environment variable AWS_CA_BUNDLE"),
+            detail: s("No such file or directory (os error 2)"),
         },
         Error::AwsCredentials { detail: s("none") },
         Error::AwsAccessDenied {
@@ -292,6 +303,7 @@ fn variant(error: &Error) -> &'static str {
         LabelLimit { .. } => "LabelLimit",
         NotVisible { .. } => "NotVisible",
         AwsUnreachable { .. } => "AwsUnreachable",
+        CaBundle { .. } => "CaBundle",
         AwsCredentials { .. } => "AwsCredentials",
         AwsAccessDenied { .. } => "AwsAccessDenied",
         AwsTimeout { .. } => "AwsTimeout",
@@ -337,7 +349,7 @@ fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        51,
+        52,
         "one_of_each misses a variant: {covered:?}"
     );
 }
@@ -384,6 +396,7 @@ fn classes_map_to_documented_exit_codes() {
     let unreachable = Error::AwsUnreachable {
         endpoint: "http://127.0.0.1:9".into(),
         detail: "connection refused".into(),
+        proxies: None,
     };
     assert_eq!(unreachable.exit_code(), 5);
     let limit = Error::LabelLimit {

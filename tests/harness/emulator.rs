@@ -22,6 +22,8 @@ pub const REGION: &str = "us-east-1";
 
 pub struct Emulator {
     pub endpoint: String,
+    /// The emulator's virtualenv python (with `cryptography`, for the TLS front).
+    pub python: String,
     _process: Mutex<Child>,
     /// An instance every test may make images of.
     source_instance: OnceLock<String>,
@@ -89,6 +91,7 @@ impl Emulator {
         }
         Self {
             endpoint,
+            python,
             _process: Mutex::new(process),
             source_instance: OnceLock::new(),
         }
@@ -127,6 +130,7 @@ impl Emulator {
             profile: None,
             region: Some(kiln::model::Region::from_aws(REGION)),
             endpoint_url: Some(self.endpoint.clone()),
+            ..Default::default()
         };
         let credentials = Credentials::new("testing", "testing", None, None, "kiln-tests");
         kiln::aws::sdk_config(&settings)

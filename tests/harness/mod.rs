@@ -5,6 +5,7 @@ pub mod faults;
 pub mod groups;
 pub mod images;
 pub mod instances;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
