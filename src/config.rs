@@ -353,6 +353,16 @@ fn parse_bool(value: Option<String>, name: &'static str) -> Result<bool> {
     }
 }
 
+/// The output format asked for, even when the configuration does not load: a
+/// failed command still answers in it (`report::fail`). Text when unreadable.
+pub fn requested_output(flags: &GlobalArgs, env: &Env) -> OutputFormat {
+    let value = flags.output.clone().or_else(|| env.var("KILN_OUTPUT"));
+    match value.as_deref() {
+        Some("json") => OutputFormat::Json,
+        _ => OutputFormat::Text,
+    }
+}
+
 fn parse_output(value: &str, source: Source) -> Result<OutputFormat> {
     match value {
         "text" => Ok(OutputFormat::Text),

@@ -3,9 +3,12 @@
 //!
 //! Stages build an `Outcome` (data); this module decides how it is shown.
 
+pub mod files;
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
 
@@ -49,6 +52,10 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
                 map.insert("dry_run".into(), Value::Bool(true));
                 map.insert("plan".into(), json!(plan));
             }
+            // One document on stdout: a failure after results is part of them.
+            if let (Some(error), Value::Object(map)) = (&failure, &mut value) {
+                map.insert("error".into(), error_json(error)["error"].take());
+            }
             stdout.push_str(&serde_json::to_string_pretty(&value).unwrap_or_default());
             stdout.push('\n');
         }
@@ -73,6 +80,7 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
         let mut out = std::io::stdout().lock();
         out.write_all(stdout.as_bytes()).and_then(|()| out.flush())
     };
+    RESULTS_PRINTED.store(true, Ordering::Relaxed);
 
     if let Some(path) = github_file("GITHUB_OUTPUT") {
         let mut lines = String::new();
@@ -82,7 +90,7 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
         if dry_run {
             lines.push_str("dry-run=true\n");
         }
-        append(&path, &lines)?;
+        append(&path, "GITHUB_OUTPUT", &lines);
     }
     if let (Some(path), Some(summary)) = (github_file("GITHUB_STEP_SUMMARY"), outcome.summary) {
         let note = if dry_run {
@@ -90,7 +98,7 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
         } else {
             ""
         };
-        append(&path, &format!("{summary}{note}\n"))?;
+        append(&path, "GITHUB_STEP_SUMMARY", &format!("{summary}{note}\n"));
     }
     match (failure, delivered) {
         (Some(error), _) => Err(error),
@@ -101,6 +109,52 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
         }),
         (None, Ok(())) => Ok(()),
     }
+}
+
+/// Set once `emit` has written the results to stdout: an error after them is
+/// already part of them, and `fail` prints no second JSON document.
+static RESULTS_PRINTED: AtomicBool = AtomicBool::new(false);
+
+/// A failed command, as a pipeline reads it: the error on stderr (`print_error`),
+/// with `--output json` an error object on stdout, and a step summary saying why.
+pub fn fail(error: &Error, command: &str, format: OutputFormat) {
+    print_error(error, command);
+    if format == OutputFormat::Json
+        && !RESULTS_PRINTED.load(Ordering::Relaxed)
+        && !matches!(error, Error::OutputClosed)
+    {
+        let text = serde_json::to_string_pretty(&error_json(error)).unwrap_or_default();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+    }
+    // Not when the summary is the file found unwritable: that says it already.
+    if let Some(path) = github_file("GITHUB_STEP_SUMMARY")
+        && !matches!(error, Error::OutputUnwritable { path: bad, .. } if *bad == path)
+    {
+        append(
+            &path,
+            "GITHUB_STEP_SUMMARY",
+            &failure_summary(error, command),
+        );
+    }
+}
+
+/// `{"error": {"message", "help", "exit_code"}}`.
+fn error_json(error: &Error) -> Value {
+    json!({"error": {
+        "message": error.to_string(),
+        "help": error.help(),
+        "exit_code": error.exit_code(),
+    }})
+}
+
+/// The step summary of a failed command.
+fn failure_summary(error: &Error, command: &str) -> String {
+    let mut text = format!("### kiln {command} failed\n\n{error}\n");
+    if let Some(help) = error.help() {
+        text.push_str(&format!("\nhelp: {help}\n"));
+    }
+    text
 }
 
 /// Prints an error and its help once, on stderr. In GitHub Actions it is also an
@@ -143,7 +197,7 @@ pub fn annotation(level: &str, title: &str, message: &str) -> String {
     format!("::{level} title={title}::{}", data(message))
 }
 
-fn github_file(var: &str) -> Option<PathBuf> {
+pub(crate) fn github_file(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -154,16 +208,17 @@ fn single_line(value: &str) -> String {
     value.replace(['\n', '\r'], " ")
 }
 
-fn append(path: &PathBuf, text: &str) -> Result<()> {
-    OpenOptions::new()
+/// Appends to a GitHub file. It was checked before any change (`files`): failing
+/// now changes nothing about what the command did, so it is a warning only.
+fn append(path: &PathBuf, what: &str, text: &str) {
+    let written = OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| Error::Io {
-            path: path.clone(),
-            message: format!("cannot write GitHub Actions file: {e}"),
-        })
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        crate::ui::warn(format!("could not write {what} at {}: {e}", path.display()));
+    }
 }
 
 /// An aligned text table: columns separated by two spaces, header in bold.

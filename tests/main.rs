@@ -7,6 +7,7 @@ mod action;
 mod bake;
 mod bake_source;
 mod bake_templates;
+mod ci_files;
 mod ci_output;
 mod cli_extras;
 mod config_file;

@@ -16,6 +16,14 @@ pub(super) fn describe(error: &Error) -> Described {
             format!("no usable AWS credentials: {detail}"),
             "set AWS_PROFILE (run `aws sso login` for SSO), export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure an OIDC role in CI; `--dry-run` works without credentials",
         ),
+        AwsSsoLogin { profile, cache } => Described::new(
+            exit::AWS,
+            format!(
+                "AWS profile `{profile}` uses SSO, but there is no SSO login for it ({} does not exist)",
+                cache.display()
+            ),
+            format!("run `aws sso login --profile {profile}`"),
+        ),
         AwsAccessDenied { operation, message } => Described::new(
             exit::AWS,
             format!("access denied to {operation}: {message}"),

@@ -94,6 +94,27 @@ pub enum Error {
     NoApp,
     /// No AWS region anywhere (flag, env, kiln.toml, AWS profile).
     NoRegion,
+    /// A file kiln will write (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, --junit) cannot
+    /// be written: found before anything was changed.
+    OutputUnwritable {
+        path: PathBuf,
+        /// Which file it is: `GITHUB_OUTPUT`, `--junit`…
+        what: String,
+        detail: String,
+    },
+    /// The AWS profile asked for is in neither AWS file.
+    AwsProfileNotFound {
+        profile: String,
+        /// Where the name came from: `--profile`, AWS_PROFILE, kiln.toml.
+        source: String,
+        config_file: PathBuf,
+        credentials_file: PathBuf,
+    },
+    /// An SSO profile without a login: its token cache file is missing.
+    AwsSsoLogin {
+        profile: String,
+        cache: PathBuf,
+    },
     /// The two channels were given the same name.
     ChannelClash {
         name: String,
@@ -423,6 +444,8 @@ impl Error {
             | ConfigFile { .. }
             | NoApp
             | NoRegion
+            | OutputUnwritable { .. }
+            | AwsProfileNotFound { .. }
             | ChannelClash { .. }
             | UnknownChannel { .. }
             | InputMissing { .. }
@@ -440,6 +463,7 @@ impl Error {
             | PruneIncomplete { .. } => registry::describe(self),
             AwsUnreachable { .. }
             | AwsCredentials { .. }
+            | AwsSsoLogin { .. }
             | AwsAccessDenied { .. }
             | AwsTimeout { .. }
             | AwsThrottled { .. }
