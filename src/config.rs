@@ -257,6 +257,11 @@ pub fn load(flags: &GlobalArgs, env: &Env) -> Result<Config> {
     Ok(Config {
         app,
         aws: AwsSettings {
+            profile_source: match (&flags.profile, &file.profile, &file_path) {
+                (Some(_), _, _) => Some("--profile".to_string()),
+                (None, Some(_), Some(path)) => Some(format!("{}: key `profile`", path.display())),
+                _ => None,
+            },
             profile: flags.profile.clone().or(file.profile),
             region,
             endpoint_url,

@@ -24,6 +24,7 @@ mod hcl;
 mod limits;
 mod permissions;
 mod pipelines;
+mod profiles;
 mod prune;
 mod registry;
 mod revoke;

@@ -11,10 +11,23 @@ pub(super) fn describe(error: &Error) -> Described {
             format!("cannot reach AWS at {endpoint}: {detail}"),
             "check --endpoint-url / AWS_ENDPOINT_URL, the region and the network",
         ),
-        AwsCredentials { detail } => Described::new(
+        AwsCredentials {
+            detail,
+            profile: None,
+        } => Described::new(
             exit::AWS,
             format!("no usable AWS credentials: {detail}"),
             "set AWS_PROFILE (run `aws sso login` for SSO), export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure an OIDC role in CI; `--dry-run` works without credentials",
+        ),
+        AwsCredentials {
+            detail,
+            profile: Some(profile),
+        } => Described::new(
+            exit::AWS,
+            format!("no usable AWS credentials from profile `{profile}`: {detail}"),
+            format!(
+                "run `aws sso login --profile {profile}` if it uses SSO, else check its keys, role or credential_process in the AWS files; `--dry-run` works without credentials"
+            ),
         ),
         AwsSsoLogin { profile, cache } => Described::new(
             exit::AWS,

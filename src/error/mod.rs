@@ -186,6 +186,9 @@ pub enum Error {
     },
     AwsCredentials {
         detail: String,
+        /// The profile named (`--profile`, kiln.toml, AWS_PROFILE), if any: the
+        /// help then speaks of it rather than of setting one.
+        profile: Option<String>,
     },
     AwsAccessDenied {
         operation: String,

@@ -105,7 +105,14 @@ fn one_of_each() -> Vec<Error> {
             endpoint: s("http://127.0.0.1:9"),
             detail: s("connection refused"),
         },
-        Error::AwsCredentials { detail: s("none") },
+        Error::AwsCredentials {
+            detail: s("none"),
+            profile: None,
+        },
+        Error::AwsCredentials {
+            detail: s("the SSO token expired"),
+            profile: Some(s("dev")),
+        },
         Error::AwsAccessDenied {
             operation: s("ssm:GetParameter"),
             message: s("no"),

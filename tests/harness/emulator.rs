@@ -127,6 +127,7 @@ impl Emulator {
             profile: None,
             region: Some(kiln::model::Region::from_aws(REGION)),
             endpoint_url: Some(self.endpoint.clone()),
+            ..Default::default()
         };
         let credentials = Credentials::new("testing", "testing", None, None, "kiln-tests");
         kiln::aws::sdk_config(&settings)
