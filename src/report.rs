@@ -315,6 +315,43 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_is_an_error_object_and_a_summary_section() {
+        let error = Error::NoApp;
+        assert_eq!(
+            error_json(&error),
+            json!({"error": {
+                "message": "no app name given",
+                "help": "pass --app NAME, set KILN_APP, or add `app = \"NAME\"` to kiln.toml",
+                "exit_code": 2,
+            }})
+        );
+        assert_eq!(
+            failure_summary(&error, "publish"),
+            "### kiln publish failed\n\nno app name given\n\nhelp: pass --app NAME, set KILN_APP, or add `app = \"NAME\"` to kiln.toml\n"
+        );
+        // Without help, no help line and `null` in the object.
+        let error = Error::Io {
+            path: "x".into(),
+            message: "gone".into(),
+        };
+        assert_eq!(error_json(&error)["error"]["help"], Value::Null);
+        assert_eq!(
+            failure_summary(&error, "verify"),
+            "### kiln verify failed\n\nx: gone\n"
+        );
+    }
+
+    #[test]
+    fn a_github_file_that_cannot_be_written_afterwards_is_no_error() {
+        // Checked before the changes (`files`); gone since: a warning, nothing returned.
+        append(
+            &PathBuf::from("/nonexistent/kiln/github-output"),
+            "GITHUB_OUTPUT",
+            "version=3\n",
+        );
+    }
+
+    #[test]
     fn markdown_tables_have_a_separator_row() {
         let text = markdown_table(&["a", "b"], &[vec!["1".into(), "2".into()]]);
         assert_eq!(text, "| a | b |\n|---|---|\n| 1 | 2 |\n");

@@ -105,6 +105,61 @@ fn sso_profiles_without_a_login_name_the_profile_the_cache_and_the_login() {
 }
 
 #[test]
+fn a_dry_run_needs_no_sso_login_but_a_profile_that_exists() {
+    let run = kiln_without_aws()
+        .without_env("AWS_ACCESS_KEY_ID")
+        .without_env("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_PROFILE", "platform-dev");
+    write(run.dir(), ".aws/config", CONFIG);
+    let done = run
+        .args([
+            "--app",
+            "shop",
+            "--dry-run",
+            "promote",
+            "app:1",
+            "--to",
+            "tested",
+        ])
+        .run();
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let run = kiln_without_aws().env("AWS_PROFILE", "nope");
+    assert_eq!(
+        run.args(["--app", "shop", "--dry-run", "status"])
+            .run()
+            .code,
+        2
+    );
+}
+
+#[test]
+fn an_expired_sso_login_names_the_profile_and_its_login() {
+    let run = kiln_without_aws()
+        .without_env("AWS_ACCESS_KEY_ID")
+        .without_env("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_PROFILE", "platform-dev");
+    write(run.dir(), ".aws/config", CONFIG);
+    write(
+        run.dir(),
+        ".aws/sso/cache/293abb6b76d7791c0732cc517d38c4b5c734b87f.json",
+        "{\"startUrl\": \"https://acme.awsapps.com/start\", \"region\": \"us-east-1\", \"accessToken\": \"expired\", \"expiresAt\": \"2020-01-01T00:00:00Z\"}\n",
+    );
+    let done = run.args(["--app", "shop", "resolve", "app"]).run();
+    assert_eq!(done.code, 5, "{}", done.stderr);
+    assert!(
+        done.stderr
+            .starts_with("error: no usable AWS credentials from profile `platform-dev`: "),
+        "{}",
+        done.stderr
+    );
+    assert!(
+        done.stderr.ends_with("  help: run `aws sso login --profile platform-dev` if it uses SSO, else check its keys, role or credential_process in the AWS files; `--dry-run` works without credentials\n"),
+        "{}",
+        done.stderr
+    );
+}
+
+#[test]
 fn a_profile_that_exists_is_used() {
     // Its region, the harness's keys from the environment (they come first).
     let app = unique_app("profile-ok");
