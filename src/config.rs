@@ -255,12 +255,18 @@ pub fn load(flags: &GlobalArgs, env: &Env) -> Result<Config> {
         (None, None) => OutputFormat::Text,
     };
 
+    let profile_source = match (&flags.profile, &file.profile, &file_path) {
+        (Some(_), _, _) => Some("--profile".to_string()),
+        (None, Some(_), Some(path)) => Some(format!("{}: key `profile`", path.display())),
+        _ => None,
+    };
     let profile = flags.profile.clone().or(file.profile);
     Ok(Config {
         app,
         aws: AwsSettings {
             ca_bundle: network::ca_bundle(env, profile.as_deref())?,
             proxies: network::proxies(env)?,
+            profile_source,
             profile,
             region,
             endpoint_url,
@@ -354,6 +360,16 @@ fn parse_bool(value: Option<String>, name: &'static str) -> Result<bool> {
             value: value.unwrap_or_default(),
             expected: "1, true or yes to turn it on; 0, false or no to turn it off".into(),
         }),
+    }
+}
+
+/// The output format asked for, even when the configuration does not load: a
+/// failed command still answers in it (`report::fail`). Text when unreadable.
+pub fn requested_output(flags: &GlobalArgs, env: &Env) -> OutputFormat {
+    let value = flags.output.clone().or_else(|| env.var("KILN_OUTPUT"));
+    match value.as_deref() {
+        Some("json") => OutputFormat::Json,
+        _ => OutputFormat::Text,
     }
 }
 

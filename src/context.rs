@@ -24,7 +24,17 @@ impl Context {
     /// Connects to AWS. Without a region or credentials this fails, except in a dry
     /// run, where reads become "would read" entries of the plan instead.
     pub async fn new(config: Config, ui: Ui) -> Result<Self> {
-        let aws = Aws::new(aws::sdk_config(&config.aws).await);
+        // A profile that does not exist, or an SSO profile never logged in, is
+        // said as such before the SDK turns it into a vaguer error.
+        let env = crate::config::Env::process();
+        // A dry run works without credentials: only a missing login is let through
+        // (it then reads nothing); a profile that does not exist is still a mistake.
+        match aws::profile::check(&config.aws, &env) {
+            Err(Error::AwsSsoLogin { .. }) if config.dry_run => {}
+            other => other?,
+        }
+        let profile = aws::profile::named(&config.aws, &env).map(|(name, _)| name);
+        let aws = Aws::new(aws::sdk_config(&config.aws).await).with_profile(profile);
         Self::with_aws(config, ui, aws).await
     }
 

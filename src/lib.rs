@@ -41,6 +41,8 @@ pub fn run(cli: Cli) -> Result<()> {
     config.app()?;
     // Every flag, reference and input file is checked before touching AWS too.
     let settings = config::settings(&cli.command, &config)?;
+    // So are the files it will write: none may fail after AWS was changed.
+    report::files::check(&report::files::for_command(&settings))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -22,10 +22,11 @@ fn main() -> ExitCode {
     };
     kiln::ui::init_logging(cli.global.verbose);
     let command = cli.command.name();
+    let format = kiln::config::requested_output(&cli.global, &kiln::config::Env::process());
     match kiln::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            kiln::report::print_error(&error, command);
+            kiln::report::fail(&error, command, format);
             ExitCode::from(error.exit_code())
         }
     }

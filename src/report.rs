@@ -3,9 +3,12 @@
 //!
 //! Stages build an `Outcome` (data); this module decides how it is shown.
 
+pub mod files;
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
 
@@ -65,6 +68,10 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
                 map.insert("dry_run".into(), Value::Bool(true));
                 map.insert("plan".into(), json!(plan));
             }
+            // One document on stdout: a failure after results is part of them.
+            if let (Some(error), Value::Object(map)) = (&failure, &mut value) {
+                map.insert("error".into(), error_json(error)["error"].take());
+            }
             stdout.push_str(&serde_json::to_string_pretty(&value).unwrap_or_default());
             stdout.push('\n');
         }
@@ -89,6 +96,7 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
         let mut out = std::io::stdout().lock();
         out.write_all(stdout.as_bytes()).and_then(|()| out.flush())
     };
+    RESULTS_PRINTED.store(true, Ordering::Relaxed);
 
     if let Some(path) = github_file("GITHUB_OUTPUT") {
         let mut lines = String::new();
@@ -99,7 +107,7 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
         if dry_run {
             lines.push_str("dry-run=true\n");
         }
-        append(&path, &lines)?;
+        append(&path, "GITHUB_OUTPUT", &lines);
     }
     if let (Some(path), Some(summary)) = (github_file("GITHUB_STEP_SUMMARY"), outcome.summary) {
         let note = if dry_run {
@@ -107,7 +115,7 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
         } else {
             ""
         };
-        append(&path, &format!("{summary}{note}\n"))?;
+        append(&path, "GITHUB_STEP_SUMMARY", &format!("{summary}{note}\n"));
     }
     match (failure, delivered) {
         (Some(error), _) => Err(error),
@@ -118,6 +126,52 @@ pub fn emit(mut outcome: Outcome, format: OutputFormat, plan: &[PlanEntry], ui: 
         }),
         (None, Ok(())) => Ok(()),
     }
+}
+
+/// Set once `emit` has written the results to stdout: an error after them is
+/// already part of them, and `fail` prints no second JSON document.
+static RESULTS_PRINTED: AtomicBool = AtomicBool::new(false);
+
+/// A failed command, as a pipeline reads it: the error on stderr (`print_error`),
+/// with `--output json` an error object on stdout, and a step summary saying why.
+pub fn fail(error: &Error, command: &str, format: OutputFormat) {
+    print_error(error, command);
+    if format == OutputFormat::Json
+        && !RESULTS_PRINTED.load(Ordering::Relaxed)
+        && !matches!(error, Error::OutputClosed)
+    {
+        let text = serde_json::to_string_pretty(&error_json(error)).unwrap_or_default();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}").and_then(|()| out.flush());
+    }
+    // Not when the summary is the file found unwritable: that says it already.
+    if let Some(path) = github_file("GITHUB_STEP_SUMMARY")
+        && !matches!(error, Error::OutputUnwritable { path: bad, .. } if *bad == path)
+    {
+        append(
+            &path,
+            "GITHUB_STEP_SUMMARY",
+            &failure_summary(error, command),
+        );
+    }
+}
+
+/// `{"error": {"message", "help", "exit_code"}}`.
+fn error_json(error: &Error) -> Value {
+    json!({"error": {
+        "message": error.to_string(),
+        "help": error.help(),
+        "exit_code": error.exit_code(),
+    }})
+}
+
+/// The step summary of a failed command.
+fn failure_summary(error: &Error, command: &str) -> String {
+    let mut text = format!("### kiln {command} failed\n\n{error}\n");
+    if let Some(help) = error.help() {
+        text.push_str(&format!("\nhelp: {help}\n"));
+    }
+    text
 }
 
 /// Prints an error and its help once, on stderr. In GitHub Actions it is also an
@@ -160,7 +214,7 @@ pub fn annotation(level: &str, title: &str, message: &str) -> String {
     format!("::{level} title={title}::{}", data(message))
 }
 
-fn github_file(var: &str) -> Option<PathBuf> {
+pub(crate) fn github_file(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -171,16 +225,17 @@ fn single_line(value: &str) -> String {
     value.replace(['\n', '\r'], " ")
 }
 
-fn append(path: &PathBuf, text: &str) -> Result<()> {
-    OpenOptions::new()
+/// Appends to a GitHub file. It was checked before any change (`files`): failing
+/// now changes nothing about what the command did, so it is a warning only.
+fn append(path: &PathBuf, what: &str, text: &str) {
+    let written = OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| Error::Io {
-            path: path.clone(),
-            message: format!("cannot write GitHub Actions file: {e}"),
-        })
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        crate::ui::warn(format!("could not write {what} at {}: {e}", path.display()));
+    }
 }
 
 /// An aligned text table: columns separated by two spaces, header in bold.
@@ -290,6 +345,43 @@ mod tests {
         assert_eq!(
             error_annotation("kiln", "`app:7` is revoked"),
             "::error title=kiln::`app:7` is revoked"
+        );
+    }
+
+    #[test]
+    fn a_failure_is_an_error_object_and_a_summary_section() {
+        let error = Error::NoApp;
+        assert_eq!(
+            error_json(&error),
+            json!({"error": {
+                "message": "no app name given",
+                "help": "pass --app NAME, set KILN_APP, or add `app = \"NAME\"` to kiln.toml",
+                "exit_code": 2,
+            }})
+        );
+        assert_eq!(
+            failure_summary(&error, "publish"),
+            "### kiln publish failed\n\nno app name given\n\nhelp: pass --app NAME, set KILN_APP, or add `app = \"NAME\"` to kiln.toml\n"
+        );
+        // Without help, no help line and `null` in the object.
+        let error = Error::Io {
+            path: "x".into(),
+            message: "gone".into(),
+        };
+        assert_eq!(error_json(&error)["error"]["help"], Value::Null);
+        assert_eq!(
+            failure_summary(&error, "verify"),
+            "### kiln verify failed\n\nx: gone\n"
+        );
+    }
+
+    #[test]
+    fn a_github_file_that_cannot_be_written_afterwards_is_no_error() {
+        // Checked before the changes (`files`); gone since: a warning, nothing returned.
+        append(
+            &PathBuf::from("/nonexistent/kiln/github-output"),
+            "GITHUB_OUTPUT",
+            "version=3\n",
         );
     }
 

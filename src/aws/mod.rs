@@ -14,6 +14,7 @@ pub mod elb;
 #[cfg(test)]
 pub mod mocked;
 pub mod network;
+pub mod profile;
 pub mod retry;
 pub mod ssm;
 
@@ -36,6 +37,8 @@ use crate::model::Region;
 #[derive(Debug, Clone, Default)]
 pub struct AwsSettings {
     pub profile: Option<String>,
+    /// Where `profile` came from (`--profile`, kiln.toml), for messages.
+    pub profile_source: Option<String>,
     pub region: Option<Region>,
     /// Overrides every service's endpoint (`--endpoint-url`); `AWS_ENDPOINT_URL` is
     /// read by the SDK itself.
@@ -100,6 +103,8 @@ pub struct Aws {
     config: SdkConfig,
     primary: Option<Region>,
     endpoint: Option<String>,
+    /// The profile named (`--profile`, kiln.toml, AWS_PROFILE), for messages.
+    profile: Option<String>,
     /// Clients given from outside instead of built from `config`: SDK-level tests
     /// of what the emulator cannot do hand in clients mocked with aws-smithy-mocks.
     clients: Option<std::sync::Arc<Clients>>,
@@ -122,8 +127,15 @@ impl Aws {
             config,
             primary,
             endpoint,
+            profile: None,
             clients: None,
         }
+    }
+
+    /// Names the profile in use, so a credentials error can say which one failed.
+    pub fn with_profile(mut self, profile: Option<String>) -> Self {
+        self.profile = profile;
+        self
     }
 
     /// Every call goes to these clients, whatever the region: for SDK-level tests
@@ -142,6 +154,7 @@ impl Aws {
                 .build(),
             primary: Some(region),
             endpoint: Some("mocked AWS".into()),
+            profile: None,
             clients: Some(std::sync::Arc::new(clients)),
         }
     }
@@ -158,15 +171,18 @@ impl Aws {
             .credentials_provider()
             .ok_or_else(|| Error::AwsCredentials {
                 detail: "no credentials provider is configured".into(),
+                profile: self.profile.clone(),
             })?;
         let probe = tokio::time::timeout(Duration::from_secs(15), provider.provide_credentials());
         match probe.await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(Error::AwsCredentials {
                 detail: innermost(&e),
+                profile: self.profile.clone(),
             }),
             Err(_) => Err(Error::AwsCredentials {
                 detail: "looking for credentials took more than 15s".into(),
+                profile: self.profile.clone(),
             }),
         }
     }
@@ -314,6 +330,7 @@ where
             } else if CREDENTIAL_CODES.contains(&code.as_str()) {
                 Error::AwsCredentials {
                     detail: format!("{code}: {message}"),
+                    profile: None,
                 }
             } else if THROTTLING_CODES.contains(&code.as_str()) {
                 Error::AwsThrottled {

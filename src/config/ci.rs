@@ -5,7 +5,8 @@
 //! read them wherever they needed one; now `config::load` reads them here, once, and
 //! stages get a `CiEnv` (with the provenance it implies) from `Config`. Only this
 //! file and the `KILN_*` reading in `config` look variables up, besides `ui`'s
-//! terminal detection, `report`'s GitHub step files and the SDK's `AWS_*`.
+//! terminal detection, `report`'s GitHub step files and the SDK's `AWS_*` (which
+//! `aws::profile` reads too, through an `Env`, to check the profile before the SDK).
 
 use std::collections::BTreeMap;
 use std::fmt;

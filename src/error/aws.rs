@@ -37,10 +37,31 @@ pub(super) fn describe(error: &Error) -> Described {
                 "point {origin} at a readable file of PEM certificates (-----BEGIN CERTIFICATE-----), or unset it to trust only the system roots"
             ),
         ),
-        AwsCredentials { detail } => Described::new(
+        AwsCredentials {
+            detail,
+            profile: None,
+        } => Described::new(
             exit::AWS,
             format!("no usable AWS credentials: {detail}"),
             "set AWS_PROFILE (run `aws sso login` for SSO), export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure an OIDC role in CI; `--dry-run` works without credentials",
+        ),
+        AwsCredentials {
+            detail,
+            profile: Some(profile),
+        } => Described::new(
+            exit::AWS,
+            format!("no usable AWS credentials from profile `{profile}`: {detail}"),
+            format!(
+                "run `aws sso login --profile {profile}` if it uses SSO, else check its keys, role or credential_process in the AWS files; `--dry-run` works without credentials"
+            ),
+        ),
+        AwsSsoLogin { profile, cache } => Described::new(
+            exit::AWS,
+            format!(
+                "AWS profile `{profile}` uses SSO, but there is no SSO login for it ({} does not exist)",
+                cache.display()
+            ),
+            format!("run `aws sso login --profile {profile}`"),
         ),
         AwsAccessDenied { operation, message } => Described::new(
             exit::AWS,

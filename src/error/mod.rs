@@ -94,6 +94,27 @@ pub enum Error {
     NoApp,
     /// No AWS region anywhere (flag, env, kiln.toml, AWS profile).
     NoRegion,
+    /// A file kiln will write (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, --junit) cannot
+    /// be written: found before anything was changed.
+    OutputUnwritable {
+        path: PathBuf,
+        /// Which file it is: `GITHUB_OUTPUT`, `--junit`…
+        what: String,
+        detail: String,
+    },
+    /// The AWS profile asked for is in neither AWS file.
+    AwsProfileNotFound {
+        profile: String,
+        /// Where the name came from: `--profile`, AWS_PROFILE, kiln.toml.
+        source: String,
+        config_file: PathBuf,
+        credentials_file: PathBuf,
+    },
+    /// An SSO profile without a login: its token cache file is missing.
+    AwsSsoLogin {
+        profile: String,
+        cache: PathBuf,
+    },
     /// The two channels were given the same name.
     ChannelClash {
         name: String,
@@ -174,6 +195,9 @@ pub enum Error {
     },
     AwsCredentials {
         detail: String,
+        /// The profile named (`--profile`, kiln.toml, AWS_PROFILE), if any: the
+        /// help then speaks of it rather than of setting one.
+        profile: Option<String>,
     },
     AwsAccessDenied {
         operation: String,
@@ -432,6 +456,8 @@ impl Error {
             | ConfigFile { .. }
             | NoApp
             | NoRegion
+            | OutputUnwritable { .. }
+            | AwsProfileNotFound { .. }
             | ChannelClash { .. }
             | UnknownChannel { .. }
             | InputMissing { .. }
@@ -450,6 +476,7 @@ impl Error {
             AwsUnreachable { .. }
             | CaBundle { .. }
             | AwsCredentials { .. }
+            | AwsSsoLogin { .. }
             | AwsAccessDenied { .. }
             | AwsTimeout { .. }
             | AwsThrottled { .. }

@@ -21,6 +21,21 @@ fn one_of_each() -> Vec<Error> {
         },
         Error::NoApp,
         Error::NoRegion,
+        Error::OutputUnwritable {
+            path: "/nonexistent/x".into(),
+            what: s("GITHUB_OUTPUT"),
+            detail: s("the directory /nonexistent does not exist"),
+        },
+        Error::AwsProfileNotFound {
+            profile: s("nope"),
+            source: s("environment variable AWS_PROFILE"),
+            config_file: "/home/ci/.aws/config".into(),
+            credentials_file: "/home/ci/.aws/credentials".into(),
+        },
+        Error::AwsSsoLogin {
+            profile: s("dev"),
+            cache: "/home/ci/.aws/sso/cache/x.json".into(),
+        },
         Error::ChannelClash { name: s("tested") },
         Error::UnknownChannel {
             channel: s("prod"),
@@ -101,7 +116,14 @@ fn one_of_each() -> Vec<Error> {
             origin: s("environment variable AWS_CA_BUNDLE"),
             detail: s("No such file or directory (os error 2)"),
         },
-        Error::AwsCredentials { detail: s("none") },
+        Error::AwsCredentials {
+            detail: s("none"),
+            profile: None,
+        },
+        Error::AwsCredentials {
+            detail: s("the SSO token expired"),
+            profile: Some(s("dev")),
+        },
         Error::AwsAccessDenied {
             operation: s("ssm:GetParameter"),
             message: s("no"),
@@ -290,6 +312,9 @@ fn variant(error: &Error) -> &'static str {
         ConfigFile { .. } => "ConfigFile",
         NoApp => "NoApp",
         NoRegion => "NoRegion",
+        OutputUnwritable { .. } => "OutputUnwritable",
+        AwsProfileNotFound { .. } => "AwsProfileNotFound",
+        AwsSsoLogin { .. } => "AwsSsoLogin",
         ChannelClash { .. } => "ChannelClash",
         UnknownChannel { .. } => "UnknownChannel",
         ParameterNotFound { .. } => "ParameterNotFound",
@@ -349,7 +374,7 @@ fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        52,
+        55,
         "one_of_each misses a variant: {covered:?}"
     );
 }

@@ -33,6 +33,26 @@ pub(super) fn describe(error: &Error) -> Described {
             "no AWS region configured",
             "pass --region, set AWS_REGION, or add `region = \"...\"` to kiln.toml",
         ),
+        OutputUnwritable { path, what, detail } => Described::new(
+            exit::USAGE,
+            format!("cannot write {what} at {}: {detail}", path.display()),
+            "nothing was changed: kiln checks every file it will write before it changes anything; fix the path or its permissions",
+        ),
+        // A misspelt profile never works on a retry: the call is wrong, not AWS.
+        AwsProfileNotFound {
+            profile,
+            source,
+            config_file,
+            credentials_file,
+        } => Described::new(
+            exit::USAGE,
+            format!(
+                "AWS profile `{profile}` (from {source}) is in neither {} nor {}",
+                config_file.display(),
+                credentials_file.display()
+            ),
+            "check the name (`aws configure list-profiles` lists the profiles), or point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at the files that define it",
+        ),
         ChannelClash { name } => Described::new(
             exit::USAGE,
             format!("the tested and production channels are both named `{name}`"),

@@ -43,13 +43,15 @@ struct Calls {
 async fn verify_with_output(
     goss_json: &str,
 ) -> (crate::error::Result<crate::report::Outcome>, Calls) {
-    verify(goss_json, false).await
+    verify(goss_json, false, None).await
 }
 
-/// As `verify_with_output`; `terminate_fails` makes every TerminateInstances fail.
+/// As `verify_with_output`; `terminate_fails` makes every TerminateInstances fail;
+/// `junit` is `--junit`.
 async fn verify(
     goss_json: &str,
     terminate_fails: bool,
+    junit: Option<std::path::PathBuf>,
 ) -> (crate::error::Result<crate::report::Outcome>, Calls) {
     let image = mock!(aws_sdk_ec2::Client::describe_images).then_output(|| {
         DescribeImagesOutput::builder()
@@ -190,7 +192,7 @@ async fn verify(
     let args = VerifyArgs {
         reference: None,
         results: None,
-        junit: None,
+        junit,
         no_promote: false,
         goss: Some(spec),
         goss_vars: None,
@@ -252,6 +254,19 @@ async fn goss_passing_on_the_instance_moves_tested_and_terminates_it() {
 }
 
 #[tokio::test]
+async fn a_junit_report_that_cannot_be_written_after_the_tests_keeps_their_verdict() {
+    // The path was checked before the run (`report::files`); its directory going
+    // away meanwhile is a warning, and failed tests stay exit 6, not 1.
+    let gone = std::env::temp_dir().join(format!("kiln-junit-gone-{}", std::process::id()));
+    let (outcome, calls) = verify(&fixture("fail.json"), false, Some(gone.join("r.xml"))).await;
+    let outcome = outcome.expect("the outcome, not an I/O error");
+    let failure = outcome.failure.expect("the tests failed");
+    assert!(matches!(failure, Error::TestsFailed { .. }), "{failure:?}");
+    assert_eq!(failure.exit_code(), crate::error::exit::TESTS_FAILED);
+    assert_eq!(calls.terminate.num_calls(), 1);
+}
+
+#[tokio::test]
 async fn failed_tests_on_the_instance_promote_nothing_and_terminate_it() {
     let (outcome, calls) = verify_with_output(&fixture("fail.json")).await;
     let outcome = outcome.unwrap();
@@ -274,7 +289,7 @@ async fn failed_tests_on_the_instance_promote_nothing_and_terminate_it() {
 
 #[tokio::test]
 async fn a_failed_teardown_is_exit_3_and_names_the_instance_left() {
-    let (outcome, calls) = verify(&fixture("pass.json"), true).await;
+    let (outcome, calls) = verify(&fixture("pass.json"), true, None).await;
     let err = outcome.unwrap_err();
     assert_eq!(err.exit_code(), crate::error::exit::CLEANUP);
     assert_eq!(
