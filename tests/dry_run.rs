@@ -96,7 +96,7 @@ fn dry_run_without_any_credentials_still_prints_the_plan() {
     assert_eq!(
         run.stdout,
         format!(
-            "dry run: nothing was changed; the plan:\n  would read  ec2:DescribeImages {ami} in {region} (no AWS region configured)\n  would run   ec2:CreateTags {ami} in {region}: kiln:app={app} kiln:role=app\n  would run   ssm:PutParameter /kiln/{app}/app in {region}: value={ami} type=String data-type=aws:ec2:image overwrite=true description=\"kiln\"\n"
+            "dry run: nothing was changed; the plan:\n  would read  ec2:DescribeImages {ami} in {region} (no AWS region configured)\n  would read  ssm:GetParameter app of /kiln/{app}/app (no AWS region configured)\n  would run   ec2:CreateTags {ami} in {region}: kiln:app={app} kiln:role=app\n  would run   ssm:PutParameter /kiln/{app}/app in {region}: value={ami} type=String data-type=aws:ec2:image overwrite=true description=\"kiln\"\n"
         )
     );
 
