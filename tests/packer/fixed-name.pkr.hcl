@@ -20,7 +20,7 @@ source "amazon-ebs" "golden" {
     kiln-test-app = var.kiln_app
   }
   tags = {
-    Name    = var.kiln_ami_name
+    Name = var.kiln_ami_name
   }
 }
 
