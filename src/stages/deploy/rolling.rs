@@ -46,16 +46,17 @@ pub async fn run(d: &Deployment<'_>, version: Option<i64>) -> Result<Convergence
     let original = (first.group.min, first.group.desired, first.group.max);
     let mut raised = None;
     let mut poll = Poll::new(rollout.timeout);
-    let mut progress = ctx
-        .ui
-        .progress(format!("rolling {} to version {version}", rollout.group));
+    let mut progress = ctx.ui.progress(format!(
+        "rolling {} to launch template version {version}",
+        rollout.group
+    ));
     let mut phase = Phase::Idle;
     let mut snap = first;
     loop {
         let desired = base.max(1) as usize;
         let healthy_new = snap.healthy_on(version);
         progress.set_message(format!(
-            "rolling {} to version {version}: {healthy_new}/{desired} replaced and healthy",
+            "rolling {} to launch template version {version}: {healthy_new}/{desired} replaced and healthy",
             rollout.group
         ));
         progress.tick();
