@@ -70,31 +70,12 @@ fn serve(
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
     loop {
-        let mut head = Vec::new();
-        loop {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            let end = line == "\r\n";
-            head.push(line);
-            if end {
-                break;
-            }
-        }
-        let length: usize = head
-            .iter()
-            .find_map(|h| {
-                let (name, value) = h.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().ok())?
-            })
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
+        let Some(head) = read_head(&mut reader) else {
             return;
-        }
+        };
+        let Some(body) = read_body(&mut reader, &head) else {
+            return;
+        };
         let dice = roll(requests);
         let key: Vec<u8> = head
             .iter()
@@ -129,6 +110,39 @@ fn serve(
             return;
         }
     }
+}
+
+/// An HTTP request's head, line by line up to and with the blank line; `None` when
+/// the connection closed first. Shared with the forward proxy (`proxy.rs`).
+pub(super) fn read_head(reader: &mut impl BufRead) -> Option<Vec<String>> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+        let end = line == "\r\n";
+        head.push(line);
+        if end {
+            return Some(head);
+        }
+    }
+}
+
+/// The body the head's content-length announces.
+pub(super) fn read_body(reader: &mut impl Read, head: &[String]) -> Option<Vec<u8>> {
+    let length: usize = head
+        .iter()
+        .find_map(|h| {
+            let (name, value) = h.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(body)
 }
 
 fn respond(client: &mut TcpStream, status: u16, content_type: &str, body: &[u8]) {

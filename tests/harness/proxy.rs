@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::faults::{read_body, read_head};
+
 pub struct ForwardProxy {
     /// `http://127.0.0.1:PORT`, for HTTP_PROXY.
     pub url: String,
@@ -42,19 +44,9 @@ fn serve(client: TcpStream, requests: &AtomicU64) {
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
     loop {
-        let mut head = Vec::new();
-        loop {
-            let mut line = String::new();
-            match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            let end = line == "\r\n";
-            head.push(line);
-            if end {
-                break;
-            }
-        }
+        let Some(head) = read_head(&mut reader) else {
+            return;
+        };
         // `METHOD http://host:port/path HTTP/1.1`: only absolute-form is a proxy request.
         let mut parts = head[0].splitn(3, ' ');
         let (Some(method), Some(target), Some(version)) =
@@ -77,18 +69,9 @@ fn serve(client: TcpStream, requests: &AtomicU64) {
             None => (rest, "/"),
         };
         requests.fetch_add(1, Ordering::SeqCst);
-        let length: usize = head
-            .iter()
-            .find_map(|h| {
-                let (name, value) = h.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().ok())?
-            })
-            .unwrap_or(0);
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
+        let Some(body) = read_body(&mut reader, &head) else {
             return;
-        }
+        };
         let Ok(mut server) = TcpStream::connect(authority) else {
             let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
             return;
