@@ -110,13 +110,18 @@ fn base(given: Option<&str>, config: &Config) -> Result<Option<ImageRef>> {
     if text == "none" {
         return Ok(None);
     }
-    let reference = ImageRef::parse(text, &source, &config.channels.all())?;
+    let not_a_base = |value: String, source: Source| Error::InvalidValue {
+        source,
+        value,
+        expected: "a base reference: base, base:CHANNEL or base:VERSION, or none".into(),
+    };
+    // A malformed reference gets the same message as another role's: what --base takes.
+    let reference = match ImageRef::parse(text, &source, &config.channels.all()) {
+        Err(Error::InvalidValue { value, source, .. }) => return Err(not_a_base(value, source)),
+        other => other?,
+    };
     if reference.role != Role::Base {
-        return Err(Error::InvalidValue {
-            source,
-            value: reference.to_string(),
-            expected: "a base reference: base, base:CHANNEL or base:VERSION, or none".into(),
-        });
+        return Err(not_a_base(reference.to_string(), source));
     }
     Ok(Some(reference))
 }

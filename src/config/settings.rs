@@ -80,6 +80,19 @@ mod tests {
         "[deploy]\nasg = \"shop-file\"\nstrategy = \"blue-green\"\nbatch_size = \"2\"\n";
 
     #[test]
+    fn a_bad_base_says_what_base_takes_none_included() {
+        let expected = "invalid value `nope` in --base: expected a base reference: base, base:CHANNEL or base:VERSION, or none";
+        for line in [
+            "kiln bake app --template packer --base nope",
+            "kiln bake app --template packer --base app:3",
+        ] {
+            let error = settings_of(line, "", &[]).unwrap_err().to_string();
+            let value = line.rsplit(' ').next().unwrap();
+            assert_eq!(error, expected.replace("nope", value), "{line}");
+        }
+    }
+
+    #[test]
     fn a_rollout_flag_wins_over_the_file_which_wins_over_the_default() {
         let flags = rollout_of(
             "kiln deploy --asg shop-flag --strategy instance-refresh --batch-size 50%",
