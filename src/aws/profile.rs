@@ -40,6 +40,33 @@ impl Files {
     }
 }
 
+/// The AWS config file (`AWS_CONFIG_FILE`, default `~/.aws/config`).
+pub fn config_file(env: &Env) -> PathBuf {
+    Files::locate(env).config
+}
+
+/// `~/x` as the AWS CLI expands it.
+pub fn expand(path: &str, env: &Env) -> PathBuf {
+    expand_home(
+        path,
+        &PathBuf::from(env.var("HOME").unwrap_or_else(|| "~".into())),
+    )
+}
+
+/// A key's value in one profile of an AWS config file's text: `[default]` or
+/// `[profile NAME]` (`[NAME]` too, as the CLI accepts it).
+pub fn config_value(text: &str, profile: &str, key: &str) -> Option<String> {
+    let wanted = format!("profile {profile}");
+    sections(text)
+        .into_iter()
+        .filter(|(header, _)| *header == wanted || header == profile)
+        .flat_map(|(_, keys)| keys)
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v)
+        .next_back()
+        .filter(|v| !v.is_empty())
+}
+
 fn expand_home(path: &str, home: &Path) -> PathBuf {
     match path.strip_prefix("~/") {
         Some(rest) => home.join(rest),
@@ -127,9 +154,14 @@ fn sha1_hex(text: &str) -> String {
 }
 
 /// An INI file's sections: (header without brackets, trimmed; its key = value pairs).
+/// Indented lines are a key's nested sub-settings (`s3 =` then `  max_concurrent…`)
+/// and are skipped.
 fn sections(text: &str) -> Vec<(String, Vec<(String, String)>)> {
     let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
     for line in text.lines() {
+        if line.starts_with([' ', '\t']) {
+            continue;
+        }
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
@@ -148,6 +180,20 @@ fn sections(text: &str) -> Vec<(String, Vec<(String, String)>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_is_read_from_the_named_profile_only() {
+        let text = "[default]\nregion = eu-west-1\n\n[profile corp]\ns3 =\n  ca_bundle = nested\nca_bundle = /etc/corp.pem\n[other]\nca_bundle = /x\n";
+        assert_eq!(
+            config_value(text, "corp", "ca_bundle").as_deref(),
+            Some("/etc/corp.pem")
+        );
+        assert_eq!(config_value(text, "default", "ca_bundle"), None);
+        assert_eq!(
+            config_value(text, "other", "ca_bundle").as_deref(),
+            Some("/x")
+        );
+    }
 
     fn home(name: &str, config: &str, credentials: Option<&str>) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("kiln-profile-{name}-{}", std::process::id()));

@@ -8,13 +8,14 @@
 //! default `~/.aws/config`). A bundle kiln cannot read, or one that holds no usable
 //! certificate, is an error naming the file and where its name came from.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 use super::Env;
 use crate::aws::network::{CaBundle, Proxies, check_proxy_url};
+use crate::aws::profile::{config_file, config_value, expand};
 use crate::error::{Error, Result, Source};
 
 /// Reads the proxy variables; a URL the HTTP client cannot use is refused here.
@@ -54,32 +55,18 @@ pub fn ca_bundle(env: &Env, profile: Option<&str>) -> Result<Option<CaBundle>> {
         .map(str::to_string)
         .or_else(|| env.var("AWS_PROFILE"))
         .unwrap_or_else(|| "default".to_string());
-    let file = match env.var("AWS_CONFIG_FILE") {
-        Some(file) => expand(&file, env),
-        None => match env.var("HOME") {
-            Some(home) => Path::new(&home).join(".aws").join("config"),
-            None => return Ok(None),
-        },
-    };
+    let file = config_file(env);
     // A missing or unreadable config file is the SDK's to report (or not).
     let Ok(text) = std::fs::read_to_string(&file) else {
         return Ok(None);
     };
-    match profile_value(&text, &profile, "ca_bundle") {
+    match config_value(&text, &profile, "ca_bundle") {
         Some(path) => load(
             &expand(&path, env),
             &format!("`ca_bundle` in profile {profile} of {}", file.display()),
         )
         .map(Some),
         None => Ok(None),
-    }
-}
-
-/// `~/x` as the AWS CLI expands it.
-fn expand(path: &str, env: &Env) -> PathBuf {
-    match (path.strip_prefix("~/"), env.var("HOME")) {
-        (Some(rest), Some(home)) => Path::new(&home).join(rest),
-        _ => PathBuf::from(path),
     }
 }
 
@@ -109,36 +96,6 @@ fn load(path: &Path, origin: &str) -> Result<CaBundle> {
         path: path.to_path_buf(),
         pem,
     })
-}
-
-/// A key's value in one profile of an AWS config file: `[default]` or
-/// `[profile NAME]` (`[NAME]` too, as the CLI accepts it), `key = value` lines,
-/// `#`/`;` comments; nested (indented) sub-settings are skipped.
-fn profile_value(text: &str, profile: &str, key: &str) -> Option<String> {
-    let mut in_profile = false;
-    let mut found = None;
-    for line in text.lines() {
-        if line.starts_with([' ', '\t']) {
-            continue;
-        }
-        let line = line.trim();
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            let name = header.trim();
-            let name = name.strip_prefix("profile ").map(str::trim).unwrap_or(name);
-            in_profile = name == profile;
-            continue;
-        }
-        if in_profile
-            && let Some((k, v)) = line.split_once('=')
-            && k.trim() == key
-        {
-            found = Some(v.trim().to_string());
-        }
-    }
-    found.filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]
@@ -171,20 +128,6 @@ mod tests {
         assert!(
             err.to_string().contains("environment variable HTTP_PROXY"),
             "{err}"
-        );
-    }
-
-    #[test]
-    fn ca_bundle_is_read_from_the_selected_profile() {
-        let text = "[default]\nregion = eu-west-1\n\n[profile corp]\ns3 =\n  ca_bundle = nested\nca_bundle = /etc/corp.pem\n[other]\nca_bundle = /x\n";
-        assert_eq!(
-            profile_value(text, "corp", "ca_bundle").as_deref(),
-            Some("/etc/corp.pem")
-        );
-        assert_eq!(profile_value(text, "default", "ca_bundle"), None);
-        assert_eq!(
-            profile_value(text, "other", "ca_bundle").as_deref(),
-            Some("/x")
         );
     }
 
