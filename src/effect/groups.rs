@@ -181,7 +181,12 @@ impl GroupChange {
             RollbackRefresh { region, group } => {
                 aws.autoscaling(&region).rollback_refresh(&group).await?
             }
-            Create { region, spec } => aws.autoscaling(&region).create_group(&spec).await?,
+            Create { region, spec } => {
+                let version = made(spec.version, "the new group's launch template version")?;
+                aws.autoscaling(&region)
+                    .create_group(&spec, version)
+                    .await?
+            }
             DetachTargetGroups {
                 region,
                 group,

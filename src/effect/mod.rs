@@ -126,7 +126,7 @@ pub enum Changes {
 /// A value a real run always has, because the change that makes it ran before:
 /// `None` only in a dry run, which never gets here. Should that ever break, the
 /// run fails with a message instead of a panic.
-fn made<T>(value: Option<T>, what: &'static str) -> Result<T> {
+pub fn made<T>(value: Option<T>, what: &'static str) -> Result<T> {
     value.ok_or(Error::Internal {
         detail: format!("{what} is not known (it is made by a change that was only planned)"),
     })

@@ -189,15 +189,14 @@ impl AutoScaling {
         Ok(())
     }
 
-    pub async fn create_group(&self, spec: &NewGroup) -> Result<()> {
+    /// Creates the group `spec` describes, on launch template `version` (the spec's,
+    /// which the effect gate has checked is known).
+    pub async fn create_group(&self, spec: &NewGroup, version: i64) -> Result<()> {
         let tags: Vec<Tag> = spec
             .tags
             .iter()
             .map(|(k, v)| tag(&spec.name, k, v))
             .collect();
-        let version = spec.version.ok_or(crate::error::Error::Internal {
-            detail: "a group from a launch template version that was only planned".into(),
-        })?;
         self.client
             .create_auto_scaling_group()
             .auto_scaling_group_name(spec.name.as_str())

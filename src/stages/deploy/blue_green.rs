@@ -8,7 +8,7 @@
 
 use crate::aws::autoscaling::{Group, NewGroup};
 use crate::effect::{Change, GroupChange};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{GroupName, Timestamp};
 use crate::poll::Poll;
 use crate::provenance::tag;
@@ -67,9 +67,7 @@ pub async fn run(d: &Deployment<'_>, named: &Group) -> Result<(Versions, Converg
         switch(d, &live, &name).await?;
         return Ok((versions, Convergence::Converged));
     }
-    let new = versions.new.ok_or(Error::Internal {
-        detail: "a new group from a launch template version that was only planned".into(),
-    })?;
+    let new = crate::effect::made(versions.new, "the new group's launch template version")?;
     let held = Temporary::NewGroup {
         region: region.clone(),
         group: name.clone(),

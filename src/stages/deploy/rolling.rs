@@ -7,7 +7,7 @@
 //! again, so a re-run after an interruption continues where it stopped.
 
 use crate::effect::GroupChange;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::poll::Poll;
 use crate::teardown::Temporary;
 
@@ -39,9 +39,7 @@ pub async fn run(d: &Deployment<'_>, version: Option<i64>) -> Result<Convergence
         }
         return Ok(Convergence::Converged);
     }
-    let version = version.ok_or(Error::Internal {
-        detail: "a rollout to a launch template version that was only planned".into(),
-    })?;
+    let version = crate::effect::made(version, "the launch template version rolled out")?;
     let base = first.group.desired;
     let original = (first.group.min, first.group.desired, first.group.max);
     let mut raised = None;
