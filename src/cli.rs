@@ -233,9 +233,12 @@ pub struct RollbackArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Rollout")]
 pub struct RolloutArgs {
-    /// The Auto Scaling group [default: [deploy] asg]
+    /// The environment of kiln.toml ([environments.NAME]): every group of it
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: Option<String>,
+    /// The Auto Scaling group, repeatable; with --env, some of its groups [default: [deploy] asg]
     #[arg(long, value_name = "NAME")]
-    pub asg: Option<String>,
+    pub asg: Vec<String>,
     /// rolling, instance-refresh or blue-green [default: rolling]
     #[arg(long, value_name = "STRATEGY")]
     pub strategy: Option<String>,
@@ -346,10 +349,20 @@ pub struct PromoteArgs {
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
     /// Role: base or app
-    pub role: String,
-    /// Show at most this many versions
+    #[arg(required_unless_present = "deploys")]
+    pub role: Option<String>,
+    /// Show at most this many versions (or deploys)
     #[arg(long, value_name = "N")]
     pub limit: Option<String>,
+    /// The deploy ledger instead: every deploy and rollback, newest first
+    #[arg(long, conflicts_with = "role")]
+    pub deploys: bool,
+    /// With --deploys: only this environment's [default: every environment]
+    #[arg(long = "env", value_name = "NAME", requires = "deploys")]
+    pub env: Option<String>,
+    /// With --deploys: what ran in each group at this time, e.g. 2026-11-20T10:00:00Z
+    #[arg(long, value_name = "TIME", requires = "deploys")]
+    pub at: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@
 mod bake;
 mod ci;
 mod deploy;
+mod environments;
 mod images;
 mod network;
 mod prune;
@@ -21,10 +22,11 @@ use std::path::{Path, PathBuf};
 
 pub use bake::BakeSettings;
 pub use ci::{CiEnv, Env};
-pub use deploy::{DeployConfig, DeploySettings, RollbackSettings, Rollout};
+pub use deploy::{DeployConfig, DeploySettings, Fleet, RollbackSettings, Rollout};
+pub use environments::Environment;
 pub use images::{
-    HistorySettings, PromoteSettings, PublishSettings, ResolveSettings, RevokeSettings,
-    RevokeTarget,
+    DeploysSettings, HistorySettings, PromoteSettings, PublishSettings, ResolveSettings,
+    RevokeSettings, RevokeTarget,
 };
 pub use prune::PruneSettings;
 pub use settings::{Settings, settings};
@@ -51,11 +53,19 @@ pub struct Channels {
     pub tested: Channel,
     /// Set by `kiln deploy` when a rollout succeeds.
     pub production: Channel,
+    /// The channels of `[environments]` besides these two: what each one runs.
+    pub environments: Vec<Channel>,
 }
 
 impl Channels {
     pub fn all(&self) -> Vec<Channel> {
-        vec![self.tested.clone(), self.production.clone()]
+        let mut all = vec![self.tested.clone(), self.production.clone()];
+        for channel in &self.environments {
+            if !all.contains(channel) {
+                all.push(channel.clone());
+            }
+        }
+        all
     }
 }
 
@@ -64,6 +74,7 @@ impl Default for Channels {
         Self {
             tested: Channel::from_aws("tested"),
             production: Channel::from_aws("production"),
+            environments: Vec::new(),
         }
     }
 }
@@ -114,6 +125,8 @@ pub struct Config {
     pub bake: BakeConfig,
     pub verify: VerifyConfig,
     pub deploy: DeployConfig,
+    /// `[environments]`, in the file's order of names.
+    pub environments: Vec<Environment>,
     pub dry_run: bool,
     pub output: OutputFormat,
     pub verbosity: u8,
@@ -143,6 +156,7 @@ struct FileValues {
     bake: BakeConfig,
     verify: VerifyConfig,
     deploy: DeployConfig,
+    environments: Vec<Environment>,
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -155,6 +169,7 @@ const TOP_KEYS: &[&str] = &[
     "bake",
     "verify",
     "deploy",
+    "environments",
 ];
 const CHANNEL_KEYS: &[&str] = &["tested", "production"];
 const BAKE_KEYS: &[&str] = &[
@@ -238,10 +253,18 @@ pub fn load(flags: &GlobalArgs, env: &Env) -> Result<Config> {
         )?
         .or(file.production)
         .unwrap_or(defaults.production),
+        environments: file
+            .environments
+            .iter()
+            .map(|e| e.channel.clone())
+            .collect(),
     };
-    if channels.tested == channels.production {
+    if let Some(clash) = std::iter::once(&channels.production)
+        .chain(&channels.environments)
+        .find(|c| **c == channels.tested)
+    {
         return Err(Error::ChannelClash {
-            name: channels.production.to_string(),
+            name: clash.to_string(),
         });
     }
     let endpoint_url = match flags.endpoint_url.as_deref() {
@@ -277,6 +300,7 @@ pub fn load(flags: &GlobalArgs, env: &Env) -> Result<Config> {
         bake: file.bake,
         verify: file.verify,
         deploy: file.deploy,
+        environments: file.environments,
         dry_run,
         output,
         verbosity: flags.verbose,
@@ -481,8 +505,13 @@ fn parse_file(path: &Path, text: &str) -> Result<FileValues> {
             }
             "verify" => values.verify = verify::parse(&file, value)?,
             "deploy" => values.deploy = deploy::parse(&file, value)?,
+            // After the loop: an environment's keys override [deploy]'s.
+            "environments" => {}
             _ => return Err(file.unknown_key(key, TOP_KEYS)),
         }
+    }
+    if let Some(value) = table.get("environments") {
+        values.environments = environments::parse(&file, value, &values.deploy)?;
     }
     Ok(values)
 }
@@ -520,6 +549,15 @@ impl FileReader<'_> {
                 key: key.to_string(),
             },
         )
+    }
+
+    /// A problem with the file as a whole (not one value), and what to do.
+    fn problem(&self, problem: String, help: String) -> Error {
+        Error::ConfigFile {
+            path: self.path.to_path_buf(),
+            problem,
+            help,
+        }
     }
 
     fn wrong_type(&self, key: &str, value: &toml::Value, expected: &str) -> Error {

@@ -14,6 +14,7 @@ pub mod generate;
 pub mod github;
 pub mod goss;
 pub mod inputs;
+pub mod ledger;
 pub mod model;
 pub mod poll;
 pub mod provenance;
@@ -92,6 +93,7 @@ async fn stage(ctx: &Context, settings: &Settings) -> Result<report::Outcome> {
         Settings::Resolve(settings) => stages::resolve::run(ctx, settings).await,
         Settings::Promote(settings) => stages::promote::run(ctx, settings).await,
         Settings::History(settings) => stages::history::run(ctx, settings).await,
+        Settings::Deploys(settings) => stages::deploys::run(ctx, settings).await,
         Settings::Status => stages::status::run(ctx).await,
     }
 }

@@ -5,7 +5,8 @@
 //! holding that region's AMI id with DataType `aws:ec2:image`. Every publish is a
 //! new version (the history is the rollback list); channels are labels on versions.
 //! A deploy holds a group with `<prefix>/<app>/deploy-lock/<group>`, one level
-//! under the path prune scans for locks that still name an image.
+//! under the path prune scans for locks that still name an image. An environment's
+//! deploy ledger is `<prefix>/<app>/ledger/<environment>` (see `ledger`).
 //! Reads happen here; changes are returned as `Change` values for `effect` to carry
 //! out, so dry-run sees exactly what a real run would do.
 
@@ -18,6 +19,7 @@ use crate::aws::ec2::Image;
 use crate::aws::ssm::IMAGE_DATA_TYPE;
 use crate::effect::{Change, ImageChange, ParameterChange, Reader};
 use crate::error::{Error, Result};
+use crate::ledger::{self, DeployRecord};
 use crate::model::{
     AmiId, AppName, Channel, GroupName, ImageRef, ParameterName, ParameterPrefix, Region, Role,
     Selector, Timestamp, Version,
@@ -99,6 +101,49 @@ impl Registry {
             })
             .collect();
         format!("{}/{safe}", self.locks_path())
+    }
+
+    /// The deploy ledger of one environment: `<prefix>/<app>/ledger/<environment>`,
+    /// apart from the image parameters and the locks.
+    pub fn ledger_parameter(&self, environment: &str) -> ParameterName {
+        ParameterName::new(format!("{}/{}/ledger/{environment}", self.prefix, self.app))
+    }
+
+    /// The deploy records of an environment, one per deploy, newest first; empty
+    /// when nothing was ever deployed there.
+    pub async fn ledger(&self, environment: &str) -> Result<Vec<(Version, DeployRecord)>> {
+        let name = self.ledger_parameter(environment);
+        let what = format!("ssm:GetParameterHistory {name}");
+        let history = self
+            .reader
+            .read(&self.region, what, |aws| async move {
+                aws.ssm.history(&name).await
+            })
+            .await?
+            .unwrap_or_default();
+        let values: Vec<(Version, String)> =
+            history.into_iter().map(|v| (v.version, v.value)).collect();
+        Ok(ledger::records(&values))
+    }
+
+    /// The change that adds `record` to its environment's ledger, or the error
+    /// that says it is too large for a parameter.
+    pub fn record(&self, record: &DeployRecord) -> Result<Change> {
+        let name = self.ledger_parameter(&record.environment);
+        let value = record.to_value();
+        if value.len() > ledger::MAX_RECORD_BYTES {
+            return Err(Error::LedgerRecordTooLarge {
+                parameter: name.to_string(),
+                bytes: value.len(),
+                groups: record.groups.len(),
+            });
+        }
+        Ok(Change::Parameter(ParameterChange::Record {
+            region: self.region.clone(),
+            name,
+            event: record.outcome.as_str().to_string(),
+            value,
+        }))
     }
 
     /// Every deploy lock of this app in this region, by parameter name, with the
@@ -431,6 +476,18 @@ mod tests {
             let parameter = registry.parameter(role).to_string();
             assert!(!registry.locks_path().starts_with(&parameter));
             assert!(!parameter.starts_with(&registry.locks_path()));
+        }
+    }
+
+    #[test]
+    fn an_environments_ledger_is_apart_from_images_and_locks() {
+        let registry = registry();
+        let ledger = registry.ledger_parameter("production").to_string();
+        assert_eq!(ledger, "/teams/web/shop/ledger/production");
+        // Prune lists the lock path one level deep: a ledger is never taken for a lock.
+        assert_ne!(ledger.rsplit_once('/').unwrap().0, registry.locks_path());
+        for role in Role::ALL {
+            assert!(!ledger.starts_with(&registry.parameter(role).to_string()));
         }
     }
 }

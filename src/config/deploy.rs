@@ -6,11 +6,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{CiEnv, Config, FileReader, flag_or};
+use super::{CiEnv, Config, Environment, FileReader, flag_or};
 use crate::cli::{DeployArgs, RollbackArgs, RolloutArgs};
 use crate::error::{Error, Result, Source};
 use crate::github::GithubTarget;
-use crate::model::{Batch, GroupName, ImageRef, Percent, Span, Strategy};
+use crate::model::{Batch, Channel, GroupName, ImageRef, Percent, Region, Span, Strategy};
 
 pub(super) const KEYS: &[&str] = &[
     "asg",
@@ -62,9 +62,24 @@ pub(super) fn parse(file: &FileReader, value: &toml::Value) -> Result<DeployConf
             "a table: [deploy] with asg, strategy, batch_size, min_healthy, timeout, keep_old, terraform_dir",
         )
     })?;
-    let mut deploy = DeployConfig::default();
+    overlay(file, "deploy", table, DeployConfig::default(), KEYS)
+}
+
+/// The rollout keys of `table` (at `at` in the file) on top of `deploy`: `[deploy]`
+/// on the defaults, and an environment's keys on `[deploy]`. Keys not in `allowed`
+/// are refused (an environment takes no `asg`: it has `groups`).
+pub(super) fn overlay(
+    file: &FileReader,
+    at: &str,
+    table: &toml::Table,
+    mut deploy: DeployConfig,
+    allowed: &[&str],
+) -> Result<DeployConfig> {
     for (name, value) in table {
-        let key = format!("deploy.{name}");
+        let key = format!("{at}.{name}");
+        if !allowed.contains(&name.as_str()) {
+            return Err(file.unknown_key(&key, allowed));
+        }
         match name.as_str() {
             "asg" => deploy.asg = Some(file.parse(&key, value, GroupName::parse)?),
             "strategy" => deploy.strategy = file.parse(&key, value, Strategy::parse)?,
@@ -81,32 +96,145 @@ pub(super) fn parse(file: &FileReader, value: &toml::Value) -> Result<DeployConf
             // Read from the group itself; accepted so the Terraform stack's
             // `kiln_toml` output can be pasted as it is.
             "launch_template" | "target_groups" => {}
-            _ => return Err(file.unknown_key(&key, KEYS)),
+            _ => return Err(file.unknown_key(&key, allowed)),
         }
     }
     Ok(deploy)
 }
 
-/// `kiln deploy`: the image and how it rolls out.
+/// `kiln deploy`: the image, where it goes and how it rolls out.
 #[derive(Debug, Clone)]
 pub struct DeploySettings {
-    /// REF, by default `app:TESTED`.
+    /// REF, by default `app:TESTED` (or `app:AFTER` in an environment with `after`).
     pub reference: ImageRef,
-    /// `--force`: no tested gate.
+    /// `--force`: no tested gate, no `after` gate.
     pub force: bool,
+    pub fleet: Fleet,
+    /// How each group rolls out (its `group` is the fleet's first; see `Rollout::for_group`).
     pub rollout: Rollout,
 }
 
-/// `kiln rollback`: where to go back to and how it rolls out.
+/// `kiln rollback`: where to go back to, where, and how it rolls out.
 #[derive(Debug, Clone)]
 pub struct RollbackSettings {
-    /// `--to REF`; `None`: the production image before the current one.
+    /// `--to REF`; `None`: what the groups ran before the newest deploy (the ledger).
     pub to: Option<ImageRef>,
+    pub fleet: Fleet,
     pub rollout: Rollout,
 }
 
-/// How a deploy or rollback rolls out. The region is the deployment's (it may
-/// come from the AWS profile, so it is known only after connecting).
+/// Where a deploy or rollback goes: an environment's groups, all or some. Without
+/// `--env` and `[environments]` it is the single-group `[deploy]` of old, recorded
+/// as the environment named like the production channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    /// The environment; its name keys the deploy ledger.
+    pub environment: String,
+    /// The channel that says what the environment runs.
+    pub channel: Channel,
+    /// The `after` gate: the environment an image must have run in, and its channel.
+    pub after: Option<(String, Channel)>,
+    /// The groups, rolled out one after another in this order.
+    pub groups: Vec<GroupName>,
+    /// Where the groups are; empty: the primary region.
+    pub regions: Vec<Region>,
+    /// Every group of the environment is deployed: its channel may move.
+    pub whole: bool,
+}
+
+/// The environment a deploy without `--env` is recorded as: the production channel's name.
+pub(super) fn legacy_environment(config: &Config) -> String {
+    config.channels.production.to_string()
+}
+
+/// Every environment with a ledger: the configured ones and the one of `[deploy]`.
+pub(super) fn environment_names(config: &Config) -> Vec<String> {
+    let mut names: Vec<String> = config.environments.iter().map(|e| e.name.clone()).collect();
+    let legacy = legacy_environment(config);
+    if !names.contains(&legacy) {
+        names.push(legacy);
+    }
+    names
+}
+
+/// The fleet of `--env`/`--asg`/`[deploy] asg`, and the rollout keys that apply to it.
+fn fleet<'c>(args: &RolloutArgs, config: &'c Config) -> Result<(Fleet, &'c DeployConfig)> {
+    let asg = args
+        .asg
+        .iter()
+        .map(|name| GroupName::parse(name, &Source::Flag("--asg")))
+        .collect::<Result<Vec<_>>>()?;
+    let of_environment = |env: &'c Environment, groups: Vec<GroupName>| {
+        let after = env.after.as_ref().map(|name| {
+            let channel = config
+                .environments
+                .iter()
+                .find(|e| &e.name == name)
+                .map(|e| e.channel.clone())
+                .expect("`after` is checked when kiln.toml loads");
+            (name.clone(), channel)
+        });
+        let whole = env.groups.iter().all(|g| groups.contains(g));
+        (
+            Fleet {
+                environment: env.name.clone(),
+                channel: env.channel.clone(),
+                after,
+                groups,
+                regions: env.regions.clone(),
+                whole,
+            },
+            &env.deploy,
+        )
+    };
+    if let Some(name) = &args.env {
+        let env = config.environment(name, Source::Flag("--env"))?;
+        if let Some(stranger) = asg.iter().find(|g| !env.groups.contains(g)) {
+            return Err(Error::NotInEnvironment {
+                group: stranger.to_string(),
+                environment: env.name.clone(),
+                groups: env.groups.iter().map(|g| g.to_string()).collect(),
+            });
+        }
+        let groups = if asg.is_empty() {
+            env.groups.clone()
+        } else {
+            asg
+        };
+        return Ok(of_environment(env, groups));
+    }
+    let groups = if asg.is_empty() {
+        config.deploy.asg.clone().into_iter().collect()
+    } else {
+        asg
+    };
+    if groups.is_empty() {
+        return Err(Error::NoGroup);
+    }
+    // Groups of one environment, named one by one: that environment's ledger.
+    if let Some(env) = config
+        .environments
+        .iter()
+        .find(|e| groups.iter().all(|g| e.groups.contains(g)))
+    {
+        return Ok(of_environment(env, groups));
+    }
+    Ok((
+        Fleet {
+            environment: legacy_environment(config),
+            channel: config.channels.production.clone(),
+            after: None,
+            groups,
+            regions: Vec::new(),
+            whole: true,
+        },
+        &config.deploy,
+    ))
+}
+
+/// How a deploy or rollback rolls out, one group at a time. The region is the
+/// deployment's (it may come from the AWS profile, so it is known only after
+/// connecting).
 #[derive(Debug, Clone)]
 pub struct Rollout {
     pub group: GroupName,
@@ -130,14 +258,15 @@ pub struct Rollout {
 
 /// `kiln deploy`'s settings: the rollout's, then `--via`, then REF.
 pub(super) fn deploy(args: &DeployArgs, config: &Config) -> Result<DeploySettings> {
-    let rollout = rollout(&args.rollout, &config.deploy, &config.ci)?;
+    let (fleet, keys) = fleet(&args.rollout, config)?;
+    let rollout = rollout(&args.rollout, keys, &fleet, &config.ci)?;
     let rollout = match args.via.as_deref() {
         None => rollout,
         Some("terraform") => Rollout {
             via_terraform: Some(
                 args.terraform_dir
                     .clone()
-                    .unwrap_or_else(|| config.deploy.terraform_dir.clone()),
+                    .unwrap_or_else(|| keys.terraform_dir.clone()),
             ),
             ..rollout
         },
@@ -150,7 +279,10 @@ pub(super) fn deploy(args: &DeployArgs, config: &Config) -> Result<DeploySetting
             });
         }
     };
-    let default = format!("app:{}", config.channels.tested);
+    let default = match &fleet.after {
+        Some((_, channel)) => format!("app:{channel}"),
+        None => format!("app:{}", config.channels.tested),
+    };
     let reference = ImageRef::parse(
         args.reference.as_deref().unwrap_or(&default),
         &Source::Argument("REF"),
@@ -159,30 +291,26 @@ pub(super) fn deploy(args: &DeployArgs, config: &Config) -> Result<DeploySetting
     Ok(DeploySettings {
         reference,
         force: args.force,
+        fleet,
         rollout,
     })
 }
 
 /// `kiln rollback`'s settings: the rollout's, then `--to`.
 pub(super) fn rollback(args: &RollbackArgs, config: &Config) -> Result<RollbackSettings> {
-    let rollout = rollout(&args.rollout, &config.deploy, &config.ci)?;
+    let (fleet, keys) = fleet(&args.rollout, config)?;
+    let rollout = rollout(&args.rollout, keys, &fleet, &config.ci)?;
     let to = args
         .to
         .as_deref()
         .map(|text| ImageRef::parse(text, &Source::Flag("--to"), &config.channels.all()))
         .transpose()?;
-    Ok(RollbackSettings { to, rollout })
+    Ok(RollbackSettings { to, fleet, rollout })
 }
 
-/// `[deploy]` with the rollout flags on top.
-fn rollout(args: &RolloutArgs, file: &DeployConfig, ci: &CiEnv) -> Result<Rollout> {
-    let group = flag_or(
-        args.asg.as_deref(),
-        "--asg",
-        |v, s| GroupName::parse(v, s).map(Some),
-        file.asg.clone(),
-    )?
-    .ok_or(Error::NoGroup)?;
+/// `[deploy]` (or the environment's keys) with the rollout flags on top.
+fn rollout(args: &RolloutArgs, file: &DeployConfig, fleet: &Fleet, ci: &CiEnv) -> Result<Rollout> {
+    let group = fleet.groups.first().cloned().ok_or(Error::NoGroup)?;
     let number = |value: &Option<String>, flag: &'static str| -> Result<Option<i32>> {
         value
             .as_deref()
@@ -260,10 +388,14 @@ fn rollout(args: &RolloutArgs, file: &DeployConfig, ci: &CiEnv) -> Result<Rollou
         },
         rollback_on_failure: !args.no_rollback,
         promote: !args.no_promote,
-        environment: args
-            .environment
-            .clone()
-            .unwrap_or_else(|| "production".into()),
+        // The GitHub environment: the flag, else kiln's environment, else production.
+        environment: args.environment.clone().unwrap_or_else(|| {
+            if args.env.is_some() {
+                fleet.environment.clone()
+            } else {
+                "production".into()
+            }
+        }),
         github: GithubTarget::from_env(args.github, args.github_api_url.as_deref(), ci)?
             .map(Arc::new),
         via_terraform: None,

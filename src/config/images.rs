@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::{Config, parse_count};
 use crate::cli::{HistoryArgs, PromoteArgs, PublishArgs, ResolveArgs, RevokeArgs};
 use crate::error::{Error, Result, Source};
-use crate::model::{AmiId, Channel, ImageRef, Role};
+use crate::model::{AmiId, Channel, ImageRef, Role, Timestamp};
 use crate::provenance::without_credentials;
 
 /// `kiln publish ROLE AMI_ID`.
@@ -60,6 +60,64 @@ pub struct HistorySettings {
     pub role: Role,
     /// `--limit`: at most this many versions.
     pub limit: Option<usize>,
+}
+
+/// `kiln history --deploys`: which environments' ledgers, and the time asked about.
+#[derive(Debug, Clone)]
+pub struct DeploysSettings {
+    pub environments: Vec<String>,
+    /// `--at`: what ran in each group then.
+    pub at: Option<Timestamp>,
+    /// `--limit`: at most this many deploys per environment.
+    pub limit: Option<usize>,
+}
+
+pub(super) fn deploys(args: &HistoryArgs, config: &Config) -> Result<DeploysSettings> {
+    let environments = match &args.env {
+        Some(name) => {
+            let legacy = super::deploy::legacy_environment(config);
+            if name != &legacy {
+                config.environment(name, Source::Flag("--env"))?;
+            }
+            vec![name.clone()]
+        }
+        None => super::deploy::environment_names(config),
+    };
+    let at = args
+        .at
+        .as_deref()
+        .map(|text| {
+            parse_time(text).ok_or_else(|| Error::InvalidValue {
+                source: Source::Flag("--at"),
+                value: text.to_string(),
+                expected: "a time such as 2026-11-20T10:00:00Z or 2026-11-20 10:00 (UTC)".into(),
+            })
+        })
+        .transpose()?;
+    let limit = match &args.limit {
+        Some(n) => Some(parse_count(n, "--limit", "a whole number of deploys")? as usize),
+        None => None,
+    };
+    Ok(DeploysSettings {
+        environments,
+        at,
+        limit,
+    })
+}
+
+/// RFC 3339, or the same with a space for the `T`, without seconds or zone (UTC).
+fn parse_time(text: &str) -> Option<Timestamp> {
+    let mut time = text.trim().replacen(' ', "T", 1);
+    if time.len() == 10 {
+        time.push_str("T00:00");
+    }
+    if time.len() == 16 {
+        time.push_str(":00");
+    }
+    if !time.ends_with('Z') && !time.get(10..)?.contains(['+', '-']) {
+        time.push('Z');
+    }
+    Timestamp::parse_iso(&time)
 }
 
 pub(super) fn publish(args: &PublishArgs) -> Result<PublishSettings> {
@@ -117,7 +175,10 @@ pub(super) fn revoke(args: &RevokeArgs, config: &Config) -> Result<RevokeSetting
 }
 
 pub(super) fn history(args: &HistoryArgs) -> Result<HistorySettings> {
-    let role = Role::parse(&args.role, &Source::Argument("ROLE"))?;
+    let role = Role::parse(
+        args.role.as_deref().unwrap_or_default(),
+        &Source::Argument("ROLE"),
+    )?;
     let limit = match &args.limit {
         Some(n) => Some(parse_count(n, "--limit", "a whole number of versions")? as usize),
         None => None,

@@ -4,9 +4,9 @@
 //! flag, reference or input file is reported before anything is read or changed.
 
 use super::{
-    BakeSettings, Config, DeploySettings, HistorySettings, PromoteSettings, PruneSettings,
-    PublishSettings, ResolveSettings, RevokeSettings, RollbackSettings, VerifySettings, bake,
-    deploy, images, prune, verify,
+    BakeSettings, Config, DeploySettings, DeploysSettings, HistorySettings, PromoteSettings,
+    PruneSettings, PublishSettings, ResolveSettings, RevokeSettings, RollbackSettings,
+    VerifySettings, bake, deploy, images, prune, verify,
 };
 use crate::cli::Command;
 use crate::error::Result;
@@ -24,6 +24,7 @@ pub enum Settings {
     Resolve(ResolveSettings),
     Promote(PromoteSettings),
     History(HistorySettings),
+    Deploys(DeploysSettings),
     Status,
 }
 
@@ -39,6 +40,7 @@ pub fn settings(command: &Command, config: &Config) -> Result<Settings> {
         Command::Revoke(args) => Settings::Revoke(images::revoke(args, config)?),
         Command::Resolve(args) => Settings::Resolve(images::resolve(args, config)?),
         Command::Promote(args) => Settings::Promote(images::promote(args, config)?),
+        Command::History(args) if args.deploys => Settings::Deploys(images::deploys(args, config)?),
         Command::History(args) => Settings::History(images::history(args)?),
         Command::Status(_) => Settings::Status,
         Command::Completions(_) | Command::Man(_) => {

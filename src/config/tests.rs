@@ -130,7 +130,7 @@ fn unknown_keys_name_the_file_the_key_and_the_allowed_ones() {
     assert_eq!(err.to_string(), "kiln.toml: unknown key `aap`");
     assert_eq!(
         err.help().unwrap(),
-        "the keys allowed here are: app, region, regions, parameter_prefix, profile, channels, bake, verify, deploy"
+        "the keys allowed here are: app, region, regions, parameter_prefix, profile, channels, bake, verify, deploy, environments"
     );
     let err = file("[channels]\nstaging = \"s\"").unwrap_err();
     assert_eq!(err.to_string(), "kiln.toml: unknown key `channels.staging`");

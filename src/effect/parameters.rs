@@ -37,6 +37,14 @@ pub enum ParameterChange {
         version: Version,
         labels: Vec<Channel>,
     },
+    /// A new version of an environment's deploy ledger: one record (JSON).
+    Record {
+        region: Region,
+        name: ParameterName,
+        /// What the record says, for the plan and messages: `start` or the outcome.
+        event: String,
+        value: String,
+    },
     /// Creates the deploy lock; refused when someone holds it.
     TakeLock {
         region: Region,
@@ -53,7 +61,7 @@ impl ParameterChange {
     pub fn action(&self) -> &'static str {
         use ParameterChange::*;
         match self {
-            Publish { .. } | TakeLock { .. } => "ssm:PutParameter",
+            Publish { .. } | Record { .. } | TakeLock { .. } => "ssm:PutParameter",
             Label { .. } => "ssm:LabelParameterVersion",
             Unlabel { .. } => "ssm:UnlabelParameterVersion",
             ReleaseLock { .. } => "ssm:DeleteParameter",
@@ -75,6 +83,15 @@ impl ParameterChange {
                     .ssm(&region)
                     .put_image_id(&name, &value, &description)
                     .await?;
+                Ok(Applied::Version(version))
+            }
+            Record {
+                region,
+                name,
+                value,
+                ..
+            } => {
+                let version = aws.ssm(&region).put_record(&name, &value).await?;
                 Ok(Applied::Version(version))
             }
             Label {
@@ -163,6 +180,16 @@ impl fmt::Display for ParameterChange {
                 f,
                 "{name} in {region}: version={version} labels={}",
                 labels(channels)
+            ),
+            Record {
+                region,
+                name,
+                event,
+                value,
+            } => write!(
+                f,
+                "{name} in {region}: the deploy record ({event}, {} bytes) tier=Intelligent-Tiering",
+                value.len()
             ),
             TakeLock {
                 region,

@@ -9,7 +9,67 @@ pub(super) fn describe(error: &Error) -> Described {
         NoGroup => Described::new(
             exit::USAGE,
             "no Auto Scaling group given",
-            "pass --asg NAME, or set asg under [deploy] in kiln.toml",
+            "pass --env NAME (an environment of kiln.toml) or --asg NAME, or set asg under [deploy] in kiln.toml",
+        ),
+        UnknownEnvironment {
+            source,
+            name,
+            known,
+        } => Described::new(
+            exit::USAGE,
+            format!("unknown environment `{name}` in {source}"),
+            if known.is_empty() {
+                "kiln.toml has no [environments]: add one, e.g. [environments.production] with groups = [\"my-asg\"], or deploy with --asg NAME".to_string()
+            } else {
+                format!("the environments in kiln.toml are: {}", known.join(", "))
+            },
+        ),
+        NotInEnvironment {
+            group,
+            environment,
+            groups,
+        } => Described::new(
+            exit::USAGE,
+            format!("Auto Scaling group {group} is not in environment {environment}"),
+            format!(
+                "its groups are: {} (leave out --asg to deploy all of them)",
+                groups.join(", ")
+            ),
+        ),
+        NotAfter {
+            subject,
+            environment,
+            after,
+            channel,
+            role,
+        } => Described::new(
+            exit::FAILED,
+            format!("{subject} never ran in {after}, which {environment} deploys after"),
+            format!(
+                "deploy it to {after} first (`kiln deploy {role}:VERSION --env {after}`), deploy what {after} runs (`kiln deploy {role}:{channel} --env {environment}`), or pass --force to deploy it anyway"
+            ),
+        ),
+        LedgerRecordTooLarge {
+            parameter,
+            bytes,
+            groups,
+        } => Described::new(
+            exit::USAGE,
+            format!(
+                "the deploy record of {groups} groups is {bytes} bytes, more than the 8192 an SSM parameter ({parameter}) holds"
+            ),
+            "split the environment into smaller ones in kiln.toml (about 30 groups each), or deploy a part of it with --asg",
+        ),
+        RollbackIncomplete {
+            group,
+            region,
+            detail,
+        } => Described::new(
+            exit::FAILED,
+            format!("rollback incomplete: {group} in {region} {detail}"),
+            format!(
+                "look at the group (`aws autoscaling describe-auto-scaling-groups --auto-scaling-group-names {group} --region {region}`); run `kiln rollback` again to retry, or `kiln status` to see what each group runs"
+            ),
         ),
         GroupNotFound { group, region } => Described::new(
             exit::NOT_FOUND,

@@ -320,6 +320,38 @@ pub enum Error {
     },
     /// No Auto Scaling group was named.
     NoGroup,
+    /// `--env NAME` names no environment of kiln.toml.
+    UnknownEnvironment {
+        source: Source,
+        name: String,
+        known: Vec<String>,
+    },
+    /// `--asg NAME` with `--env`: the group is not one of the environment's.
+    NotInEnvironment {
+        group: String,
+        environment: String,
+        groups: Vec<String>,
+    },
+    /// The image never ran in the environment an `after` gate names.
+    NotAfter {
+        subject: String,
+        environment: String,
+        after: String,
+        channel: String,
+        role: String,
+    },
+    /// A deploy record does not fit in an SSM parameter value.
+    LedgerRecordTooLarge {
+        parameter: String,
+        bytes: usize,
+        groups: usize,
+    },
+    /// After a rollback a group still launches or runs another image.
+    RollbackIncomplete {
+        group: String,
+        region: String,
+        detail: String,
+    },
     GroupNotFound {
         group: String,
         region: String,
@@ -494,6 +526,11 @@ impl Error {
             | Regions { .. } => bake::describe(self),
             TestsFailed { .. } | VerifyBroken { .. } => verify::describe(self),
             NoGroup
+            | UnknownEnvironment { .. }
+            | NotInEnvironment { .. }
+            | NotAfter { .. }
+            | LedgerRecordTooLarge { .. }
+            | RollbackIncomplete { .. }
             | GroupNotFound { .. }
             | GroupWithoutTemplate { .. }
             | NotTested { .. }

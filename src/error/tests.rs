@@ -236,6 +236,33 @@ fn one_of_each() -> Vec<Error> {
             stage: super::BrokenAt::Goss,
         },
         Error::NoGroup,
+        Error::UnknownEnvironment {
+            source: Source::Flag("--env"),
+            name: s("prod"),
+            known: vec![s("staging"), s("production")],
+        },
+        Error::NotInEnvironment {
+            group: s("web"),
+            environment: s("production"),
+            groups: vec![s("shop-web")],
+        },
+        Error::NotAfter {
+            subject: s("ami-12345678 (app:2)"),
+            environment: s("production"),
+            after: s("staging"),
+            channel: s("staging"),
+            role: s("app"),
+        },
+        Error::LedgerRecordTooLarge {
+            parameter: s("/kiln/shop/ledger/production"),
+            bytes: 9000,
+            groups: 40,
+        },
+        Error::RollbackIncomplete {
+            group: s("web"),
+            region: s("eu-west-1"),
+            detail: s("still launches version 5"),
+        },
         Error::GroupNotFound {
             group: s("web"),
             region: s("eu-west-1"),
@@ -354,6 +381,11 @@ fn variant(error: &Error) -> &'static str {
         TestsFailed { .. } => "TestsFailed",
         VerifyBroken { .. } => "VerifyBroken",
         NoGroup => "NoGroup",
+        UnknownEnvironment { .. } => "UnknownEnvironment",
+        NotInEnvironment { .. } => "NotInEnvironment",
+        NotAfter { .. } => "NotAfter",
+        LedgerRecordTooLarge { .. } => "LedgerRecordTooLarge",
+        RollbackIncomplete { .. } => "RollbackIncomplete",
         GroupNotFound { .. } => "GroupNotFound",
         GroupWithoutTemplate { .. } => "GroupWithoutTemplate",
         NotTested { .. } => "NotTested",
@@ -374,7 +406,7 @@ fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        55,
+        60,
         "one_of_each misses a variant: {covered:?}"
     );
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::error::{Result, Source};
 
 /// How new instances replace old ones.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Strategy {
     /// kiln replaces instances in batches and waits for each batch to be healthy.

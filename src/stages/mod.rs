@@ -3,6 +3,7 @@
 
 pub mod bake;
 pub mod deploy;
+pub mod deploys;
 pub mod history;
 pub mod promote;
 pub mod prune;

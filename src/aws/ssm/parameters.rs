@@ -161,6 +161,26 @@ impl Ssm {
         }
     }
 
+    /// Adds a version holding a deploy record (a plain string). Intelligent-Tiering:
+    /// standard up to 4 KB, advanced (8 KB) for a larger record. A retry after a
+    /// lost answer adds the same record twice, which readers fold by its id.
+    pub async fn put_record(&self, name: &ParameterName, value: &str) -> Result<Version> {
+        let result = self
+            .client
+            .put_parameter()
+            .name(name.as_str())
+            .value(value)
+            .r#type(ParameterType::String)
+            .tier(aws_sdk_ssm::types::ParameterTier::IntelligentTiering)
+            .overwrite(true)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Version(output.version.max(0) as u64)),
+            Err(err) => Err(classify("ssm:PutParameter", &self.endpoint, err)),
+        }
+    }
+
     /// Creates `name` with `value` unless it exists; `false` when it does.
     pub async fn create_exclusive(&self, name: &str, value: &str) -> Result<bool> {
         let result = self
