@@ -69,9 +69,10 @@ pub struct GroupRecord {
     pub after: Option<Launch>,
 }
 
-/// The channel of the environment, around a deploy.
+/// The channel of the environment in one region, around a deploy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelMove {
+    pub region: Region,
     pub name: String,
     /// The version the channel labelled before (`None`: it labelled none).
     pub before: Option<Version>,
@@ -97,7 +98,9 @@ pub struct DeployRecord {
     pub ami_id: Option<AmiId>,
     pub strategy: Strategy,
     pub groups: Vec<GroupRecord>,
-    pub channel: Option<ChannelMove>,
+    /// The environment's channel per region, when the deploy may move it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<ChannelMove>,
     /// For a rollback: the id of the deploy it undid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undoes: Option<String>,

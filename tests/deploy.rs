@@ -124,19 +124,27 @@ fn rolling_deploy_then_rollback() {
         "--min-healthy",
         "50%",
     ]);
+    // The ledger says what the group ran before the deploy: that exact version.
     assert!(
         back.stderr.contains(&format!(
-            "kiln: rolling {} back to {} (app:1) (was production before)\n",
-            s.fleet.group, s.old
+            "kiln: {} returns to launch template {} version 1: {} (app:1)\n",
+            s.fleet.group, s.fleet.template, s.old
         )),
         "{}",
         back.stderr
     );
     assert_eq!(
+        back.stdout,
+        format!(
+            "rollback: {} runs {} (app:1) (launch template {} version 1); production -> app:1\n",
+            s.fleet.group, s.old, s.fleet.template
+        )
+    );
+    assert_eq!(
         emulator().images_in_group(&s.fleet.group),
         vec![s.old.clone(); 4]
     );
-    assert_eq!(emulator().group(&s.fleet.group).unwrap().version, "3");
+    assert_eq!(emulator().group(&s.fleet.group).unwrap().version, "1");
     assert_eq!(production(&s.app), Some(1));
     assert_unlocked(&s);
 }

@@ -158,7 +158,7 @@ fn deploy_and_rollback_dry_runs_on_a_laptop_without_credentials_plan_their_reads
         .ok();
     assert_eq!(
         rollback.stdout,
-        "dry run: nothing was changed; the plan:\n  would read  ssm:GetParameterHistory /kiln/shop/app (no AWS credentials)\n"
+        "dry run: nothing was changed; the plan:\n  would read  ssm:GetParameterHistory /kiln/shop/ledger/production (no AWS credentials)\n"
     );
     let args = ["--app", "shop", "--dry-run", "deploy", "--asg", "web"];
     let deploy = offline().args(args).run().ok();
@@ -169,6 +169,7 @@ fn deploy_and_rollback_dry_runs_on_a_laptop_without_credentials_plan_their_reads
         "dry run: nothing was changed; the plan:
   would read  ssm:GetParameter app:tested of /kiln/shop/app (no AWS credentials)
   would read  autoscaling:DescribeAutoScalingGroups web (no AWS credentials)
+  would run   ssm:PutParameter /kiln/shop/ledger/production in us-east-1 tier=Intelligent-Tiering: the deploy record (in progress: what each group runs before)
   would run   ssm:PutParameter /kiln/shop/deploy-lock/web in us-east-1 (no overwrite): this run, deploying app:tested
   would run   ec2:CreateLaunchTemplateVersion (the group's launch template) in us-east-1: the current version's settings with image=(the AMI the reference resolves to)
   would run   autoscaling:UpdateAutoScalingGroup web in us-east-1: launch-template=(the group's) version=(the new version)
@@ -177,6 +178,7 @@ fn deploy_and_rollback_dry_runs_on_a_laptop_without_credentials_plan_their_reads
   would run   ssm:LabelParameterVersion /kiln/shop/app in us-east-1: version=(the version the reference names) labels=production
   would run   autoscaling:DeleteTags web in us-east-1: kiln:deploy-lock
   would run   ssm:DeleteParameter /kiln/shop/deploy-lock/web in us-east-1
+  would run   ssm:PutParameter /kiln/shop/ledger/production in us-east-1 tier=Intelligent-Tiering: the deploy record (how it ended, what each group runs after)
 "
     );
     let deploy = offline()
@@ -211,6 +213,7 @@ fn deploy_and_rollback_dry_runs_on_a_laptop_without_credentials_plan_their_reads
         actions,
         [
             "ssm:PutParameter",
+            "ssm:PutParameter",
             "ec2:CreateLaunchTemplateVersion",
             "autoscaling:UpdateAutoScalingGroup",
             "autoscaling:CreateOrUpdateTags",
@@ -218,6 +221,7 @@ fn deploy_and_rollback_dry_runs_on_a_laptop_without_credentials_plan_their_reads
             "ssm:LabelParameterVersion",
             "autoscaling:DeleteTags",
             "ssm:DeleteParameter",
+            "ssm:PutParameter",
         ]
     );
     assert_eq!(

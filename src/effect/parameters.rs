@@ -185,11 +185,10 @@ impl fmt::Display for ParameterChange {
                 region,
                 name,
                 event,
-                value,
+                ..
             } => write!(
                 f,
-                "{name} in {region}: the deploy record ({event}, {} bytes) tier=Intelligent-Tiering",
-                value.len()
+                "{name} in {region} tier=Intelligent-Tiering: the deploy record ({event})"
             ),
             TakeLock {
                 region,

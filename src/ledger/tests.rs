@@ -25,7 +25,7 @@ fn record(id: &str, outcome: Outcome, started: i64, ended: Option<i64>) -> Deplo
             before: launch(4, "ami-1"),
             after: ended.map(|_| launch(5, "ami-2")),
         }],
-        channel: None,
+        channels: Vec::new(),
         undoes: None,
         who: "ci".into(),
         started: Timestamp(started),

@@ -29,7 +29,10 @@ Auto Scaling and ELBv2 get these fixes, so `kiln deploy` sees a rollout as on AW
   groups (moto keeps it there, healthy, forever);
 - an instance launched from an image tagged `emulator:health=unhealthy` never
   passes its target group's health check: an image whose app does not start,
-  which a deploy must roll back;
+  which a deploy must roll back; one tagged `emulator:unhealthy-in=NAME` fails
+  only in the target group NAME: an image whose app starts everywhere but in one
+  group (its configuration there is missing), so one group of an environment
+  fails while the others converge;
 - CreateLaunchTemplateVersion keeps user data as moto's other calls do (moto
   stores it raw there, and every later group launch from that version fails);
 - DescribeLaunchTemplates and DescribeLaunchTemplateVersions page with NextToken
@@ -196,7 +199,9 @@ def patch_auto_scaling() -> None:
         instance = ec2_backend.get_instance_by_id(target["Id"])
         if status.status == "healthy" and instance is not None:
             image_tags = ec2_backend.tags.get(instance.image_id, {})
-            if image_tags.get("emulator:health") == "unhealthy":
+            if image_tags.get("emulator:health") == "unhealthy" or (
+                image_tags.get("emulator:unhealthy-in") == self.name
+            ):
                 status.status = "unhealthy"
                 status.reason = "Target.FailedHealthChecks"
                 status.description = "Health checks failed"

@@ -24,12 +24,7 @@ const RETIRED: &str = tag::RETIRED;
 pub async fn run(d: &Deployment<'_>, named: &Group) -> Result<(Versions, Convergence)> {
     let (ctx, rollout) = (d.ctx, d.rollout);
     let region = d.region();
-    let family = family(d).await?;
-    let live = family
-        .iter()
-        .find(|g| g.tags.get(LIVE).is_some_and(|v| v == "true"))
-        .cloned()
-        .unwrap_or_else(|| named.clone());
+    let live = live(d, named).await?;
     let versions = template::prepare(d, &live).await?;
     let stamp: String = Timestamp::now()
         .rfc3339()
@@ -104,6 +99,15 @@ pub async fn run(d: &Deployment<'_>, named: &Group) -> Result<(Versions, Converg
     switch(d, &live, &name).await?;
     retire_old(d).await?;
     Ok((versions, Convergence::Converged))
+}
+
+/// The group of this service that serves now: the one tagged live, else the named one.
+pub async fn live(d: &Deployment<'_>, named: &Group) -> Result<Group> {
+    let family = family(d).await?;
+    Ok(family
+        .into_iter()
+        .find(|g| g.tags.get(LIVE).is_some_and(|v| v == "true"))
+        .unwrap_or_else(|| named.clone()))
 }
 
 /// The groups of this service: the live one and the retired ones kept.

@@ -7,6 +7,7 @@ use std::future::Future;
 use crate::context::Context;
 use crate::effect::{Applied, Change, Services};
 use crate::error::{Error, Result};
+use crate::ledger::Launch;
 use crate::model::{AmiId, GroupName, ImageRef, Region};
 use crate::registry::{Entry, Registry};
 
@@ -46,8 +47,12 @@ pub struct Deployment<'a> {
     pub command: Command,
     pub registry: Registry,
     pub reference: ImageRef,
-    /// The image; `None` only in a dry run without AWS access.
+    /// The image; `None` in a dry run without AWS access, and when a rollback
+    /// returns a group to a launch template version whose image is not in the registry.
     pub entry: Option<Entry>,
+    /// A rollback's or undo's exact launch template version: no new version is
+    /// made, the group goes back to this one (see `template::prepare`).
+    pub pin: Option<Launch>,
 }
 
 impl Deployment<'_> {
@@ -65,9 +70,14 @@ impl Deployment<'_> {
 
     /// The image and its registry version, as messages name it.
     pub fn subject(&self) -> String {
-        self.entry
-            .as_ref()
-            .map_or_else(|| self.reference.to_string(), subject)
+        match (&self.entry, &self.pin) {
+            (Some(entry), _) => subject(entry),
+            (None, Some(pin)) => match &pin.ami_id {
+                Some(ami) => format!("{ami} (launch template version {})", pin.version),
+                None => format!("launch template version {}", pin.version),
+            },
+            (None, None) => self.reference.to_string(),
+        }
     }
 
     /// A read in the deployment's region (see `effect::Reader`).
@@ -127,5 +137,39 @@ pub async fn tested_gate(
         channel: tested.to_string(),
         role: reference.role.to_string(),
         rollback: command == Command::Rollback,
+    })
+}
+
+/// The gate of an environment deployed after another: the image is what `after`'s
+/// channel labels, or the ledger of `after` shows it deployed there once.
+pub async fn after_gate(
+    registry: &Registry,
+    reference: &ImageRef,
+    entry: &Entry,
+    fleet: &crate::config::Fleet,
+    after: &str,
+    channel: &crate::model::Channel,
+) -> Result<()> {
+    let on_channel = match &reference.selector {
+        crate::model::Selector::Channel(c) if c == channel => Some(entry.version),
+        _ => registry.channel_version(reference.role, channel).await?,
+    };
+    if on_channel == Some(entry.version) {
+        return Ok(());
+    }
+    let ran_there = registry.ledger(after).await?.iter().any(|(_, record)| {
+        record.command == "deploy"
+            && record.outcome == crate::ledger::Outcome::Deployed
+            && record.ami_id.as_ref() == Some(&entry.ami_id)
+    });
+    if ran_there {
+        return Ok(());
+    }
+    Err(Error::NotAfter {
+        subject: subject(entry),
+        environment: fleet.environment.clone(),
+        after: after.to_string(),
+        channel: channel.to_string(),
+        role: reference.role.to_string(),
     })
 }

@@ -122,6 +122,7 @@ pub async fn roll_back(d: &Deployment<'_>, versions: &Versions) -> Result<Conver
                 registry: d.registry.clone(),
                 reference: d.reference.clone(),
                 entry: d.entry.clone(),
+                pin: d.pin.clone(),
                 ..*d
             };
             run(&d, &back).await

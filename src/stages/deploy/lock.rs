@@ -125,7 +125,7 @@ async fn held(d: &Deployment<'_>, lock: &str, holder: &str) -> Result<Temporary>
 }
 
 /// Who is deploying, as CI names it.
-fn actor(ci: &crate::config::CiEnv) -> String {
+pub fn actor(ci: &crate::config::CiEnv) -> String {
     if let (Some(repo), Some(run)) = (&ci.github_repository, &ci.github_run_id) {
         return format!("GitHub Actions {repo} run {run}");
     }
@@ -228,6 +228,7 @@ mod tests {
                 selector: Selector::Latest,
             },
             entry: None,
+            pin: None,
         };
         let held = super::take(&d, &RunId::new()).await.unwrap();
         assert!(held.is_some(), "the lock is this run's");

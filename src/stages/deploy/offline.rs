@@ -7,13 +7,14 @@ use serde_json::json;
 
 use crate::effect::{GroupChange, ParameterChange, TemplateChange, TemplatePin};
 use crate::error::Result;
-use crate::model::Strategy;
+use crate::model::{Channel, Strategy};
 use crate::provenance::tag;
 use crate::report::Outcome;
 
 use super::deployment::Deployment;
 
-pub async fn plan(d: &Deployment<'_>) -> Result<Outcome> {
+/// `promote`: the channel moves at the end (once per fleet, after its last group).
+pub async fn plan(d: &Deployment<'_>, channel: &Channel, promote: bool) -> Result<Outcome> {
     let (region, group) = (d.region().clone(), d.group().clone());
     let lock = super::lock::name(d)?;
     d.apply(ParameterChange::TakeLock {
@@ -62,10 +63,9 @@ pub async fn plan(d: &Deployment<'_>) -> Result<Outcome> {
         })
         .await?;
     }
-    if d.rollout.promote {
-        let production = &d.ctx.config.channels.production;
+    if promote {
         let version = d.entry.as_ref().map(|e| e.version);
-        d.apply(d.registry.promote(d.reference.role, version, production))
+        d.apply(d.registry.promote(d.reference.role, version, channel))
             .await?;
     }
     d.apply(GroupChange::Untag {

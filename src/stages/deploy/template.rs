@@ -40,6 +40,23 @@ pub async fn current(d: &Deployment<'_>, group: &Group) -> Result<TemplateVersio
 pub async fn prepare(d: &Deployment<'_>, group: &Group) -> Result<Versions> {
     let current = current(d, group).await?;
     let template = current.template.clone();
+    // A rollback to an exact version: nothing to make.
+    if let Some(pin) = &d.pin {
+        if pin.template != template {
+            return Err(Error::NothingToRollBack {
+                detail: format!(
+                    "{} now launches from launch template {template}, not {} as before the deploy; nothing was changed",
+                    group.name, pin.template
+                ),
+            });
+        }
+        return Ok(Versions {
+            template,
+            new: Some(pin.version),
+            previous: current.number,
+            created: false,
+        });
+    }
     // Resuming: the group runs the version kiln rolled out for this image, and the
     // group's tags say where a failure goes back to.
     let marked = |key: &str| group.tags.get(key).and_then(|v| v.parse::<i64>().ok());

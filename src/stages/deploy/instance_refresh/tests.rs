@@ -62,6 +62,7 @@ fn deployment<'a>(ctx: &'a Context, rollout: &'a Rollout) -> Deployment<'a> {
             selector: crate::model::Selector::Latest,
         },
         entry: None,
+        pin: None,
     }
 }
 
