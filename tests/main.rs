@@ -16,6 +16,7 @@ mod deploy;
 mod deploy_github;
 mod deploy_terraform;
 mod dry_run;
+mod environments;
 mod errors;
 mod faults;
 mod github;

@@ -73,7 +73,7 @@ impl Deployment<'_> {
         match (&self.entry, &self.pin) {
             (Some(entry), _) => subject(entry),
             (None, Some(pin)) => match &pin.ami_id {
-                Some(ami) => format!("{ami} (launch template version {})", pin.version),
+                Some(ami) => format!("{ami} (not in the registry)"),
                 None => format!("launch template version {}", pin.version),
             },
             (None, None) => self.reference.to_string(),

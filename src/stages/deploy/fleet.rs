@@ -451,14 +451,18 @@ async fn offline(run: &Run<'_>, deployments: &[Deployment<'_>], promote: bool) -
         event: event.into(),
         value: String::new(),
     };
-    first.apply(record("in progress: what each group runs before")).await?;
+    first
+        .apply(record("in progress: what each group runs before"))
+        .await?;
     let mut groups = Vec::new();
     for (index, d) in deployments.iter().enumerate() {
         let last = index + 1 == deployments.len();
         let outcome = super::offline::plan(d, &run.fleet.channel, promote && last).await?;
         groups.push(outcome.json);
     }
-    first.apply(record("how it ended, what each group runs after")).await?;
+    first
+        .apply(record("how it ended, what each group runs after"))
+        .await?;
     let mut json = groups.first().cloned().unwrap_or_default();
     if let serde_json::Value::Object(map) = &mut json {
         map.insert("environment".into(), json!(run.fleet.environment));
