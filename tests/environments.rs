@@ -361,3 +361,61 @@ fn environment_mistakes_are_named_before_anything_is_read() {
         failed.stderr
     );
 }
+
+#[test]
+fn blue_green_to_two_groups_named_with_asg_then_rollback_from_the_ledger() {
+    let app = unique_app("env-bg");
+    let v1 = emulator().create_image(&format!("{app}-v1"), &[]);
+    let v2 = emulator().create_image(&format!("{app}-v2"), &[]);
+    for ami in [&v1, &v2] {
+        kiln_ok(["--app", &app, "publish", "app", ami]);
+    }
+    kiln_ok(["--app", &app, "promote", "app:1", "--to", "production"]);
+    kiln_ok(["--app", &app, "promote", "app:2", "--to", "tested"]);
+    let a = emulator().fleet(&format!("{app}-a"), &v1, 2);
+    let b = emulator().fleet(&format!("{app}-b"), &v1, 2);
+    // Without kiln.toml: the groups named one by one, as the production environment.
+    let rollout = |command: &str| {
+        let mut args = vec!["--app", &app, command, "--asg", &a.group, "--asg", &b.group];
+        args.extend(["--strategy", "blue-green", "--timeout", "2m"]);
+        kiln_ok(args)
+    };
+    let done = rollout("deploy");
+    assert_eq!(
+        done.stdout,
+        format!(
+            "deploy: {} runs {v2} (app:2) (launch template {} version 2)\n\
+             deploy: {} runs {v2} (app:2) (launch template {} version 2)\n\
+             deploy: production -> app:2\n",
+            a.group, a.template, b.group, b.template
+        )
+    );
+    let live = |fleet: &Fleet| {
+        let family = emulator().blue_green_family(&fleet.group);
+        family
+            .into_iter()
+            .find(|name| {
+                emulator()
+                    .group(name)
+                    .is_some_and(|g| g.tags.get("kiln:live").is_some_and(|v| v == "true"))
+            })
+            .unwrap()
+    };
+    for fleet in [&a, &b] {
+        assert_eq!(
+            emulator().images_in_group(&live(fleet)),
+            vec![v2.clone(); 2]
+        );
+    }
+    let back = rollout("rollback");
+    assert!(
+        back.stdout.ends_with("rollback: production -> app:1\n"),
+        "{}",
+        back.stdout
+    );
+    for fleet in [&a, &b] {
+        let serving = live(fleet);
+        assert_eq!(emulator().group(&serving).unwrap().version, "1");
+        assert_eq!(emulator().images_in_group(&serving), vec![v1.clone(); 2]);
+    }
+}

@@ -3,7 +3,8 @@
 //! it is healthy, the old group is detached from the target groups and scaled to
 //! zero, and kept (`--keep-old`, for an instant rollback) or deleted. The groups
 //! of one service carry `kiln:blue-green=<the --asg name>`; the live one also
-//! `kiln:live=true`. Until the switch the new group is held by the teardown guard:
+//! `kiln:live=true`. The named group itself is never deleted (retired, it stays at
+//! zero). Until the switch the new group is held by the teardown guard:
 //! a failure or a signal deletes it, and the old group never stopped serving.
 
 use crate::aws::autoscaling::{Group, NewGroup};
@@ -162,6 +163,9 @@ async fn retire_old(d: &Deployment<'_>) -> Result<()> {
     let mut retired: Vec<(String, GroupName)> = family
         .into_iter()
         .filter(|g| g.tags.get(LIVE).is_none_or(|v| v != "true"))
+        // The named group stays (at zero when retired): it is what kiln.toml and
+        // Terraform name, and it carries the deploy lock's tag.
+        .filter(|g| &g.name != d.group())
         .filter_map(|g| Some((g.tags.get(RETIRED)?.clone(), g.name)))
         .collect();
     retired.sort_by(|a, b| b.0.cmp(&a.0));
