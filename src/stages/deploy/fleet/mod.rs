@@ -8,23 +8,24 @@
 //! was deployed) → the end record → the locks go. A signal or an error on the way
 //! leaves the start record as the truth ("in progress"), which rollback reads.
 
-use std::collections::BTreeMap;
-
-use serde_json::json;
-
 use crate::aws::autoscaling::Group;
 use crate::config::Fleet;
 use crate::context::Context;
-use crate::effect::{ParameterChange, unknown_offline};
+use crate::effect::unknown_offline;
 use crate::error::{Error, Result, RollbackOutcome};
-use crate::ledger::{ChannelMove, DeployRecord, GroupRecord, Launch, Outcome as Ended};
-use crate::model::{Region, RunId, Strategy, Timestamp};
-use crate::provenance::tag;
+use crate::ledger::{DeployRecord, Launch, Outcome as Ended};
+use crate::model::{RunId, Strategy, Timestamp};
 use crate::report::Outcome;
 use crate::teardown::Temporary;
 
 use super::deployment::{Command, Convergence, Deployment};
 use super::template::{self, Versions};
+
+mod record;
+mod report;
+
+use record::{channels_before, move_channels, start_record, write};
+use report::{groups_named, offline, report};
 
 /// One group of the fleet, as it was before kiln touched it.
 struct Member<'a, 'd> {
@@ -219,87 +220,6 @@ async fn before(d: &Deployment<'_>, group: &Group) -> Result<Launch> {
     })
 }
 
-/// The channel's version in each region before the deploy, when it may move.
-async fn channels_before(
-    run: &Run<'_>,
-    deployments: &[Deployment<'_>],
-    promote: bool,
-) -> Result<Vec<ChannelMove>> {
-    let mut moves = Vec::new();
-    if !promote {
-        return Ok(moves);
-    }
-    for d in deployments {
-        if moves.iter().any(|m: &ChannelMove| &m.region == d.region()) {
-            continue;
-        }
-        let before = d
-            .registry
-            .channel_version(d.reference.role, &run.fleet.channel)
-            .await?;
-        moves.push(ChannelMove {
-            region: d.region().clone(),
-            name: run.fleet.channel.to_string(),
-            before,
-            after: None,
-        });
-    }
-    Ok(moves)
-}
-
-/// Moves the environment's channel in each region to the image deployed there (or,
-/// for a rollback to an image not in the registry, takes it off the version it was on).
-async fn move_channels(
-    run: &Run<'_>,
-    members: &[Member<'_, '_>],
-    record: &mut DeployRecord,
-) -> Result<()> {
-    let mut done: Vec<&Region> = Vec::new();
-    for member in members {
-        let d = member.d;
-        if done.contains(&d.region()) {
-            continue;
-        }
-        done.push(d.region());
-        let slot = record.channels.iter_mut().find(|m| &m.region == d.region());
-        match &d.entry {
-            Some(entry) => {
-                d.apply(d.registry.promote(
-                    d.reference.role,
-                    Some(entry.version),
-                    &run.fleet.channel,
-                ))
-                .await?;
-                if run.command == Command::Deploy {
-                    let marked =
-                        BTreeMap::from([(tag::DEPLOYED.to_string(), Timestamp::now().rfc3339())]);
-                    d.apply(d.registry.tag_image(Some(&entry.ami_id), marked))
-                        .await?;
-                }
-                if let Some(slot) = slot {
-                    slot.after = Some(entry.version);
-                }
-            }
-            None => {
-                if let Some(ChannelMove {
-                    before: Some(version),
-                    ..
-                }) = slot
-                {
-                    d.apply(ParameterChange::Unlabel {
-                        region: d.region().clone(),
-                        name: d.registry.parameter(d.reference.role),
-                        version: *version,
-                        labels: vec![run.fleet.channel.clone()],
-                    })
-                    .await?;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A group that converged goes back to the version it ran, with its own strategy.
 async fn undo(d: &Deployment<'_>, versions: &Versions) -> Result<Convergence> {
     let mut again = d.rollout.clone();
@@ -380,198 +300,4 @@ async fn check_back(d: &Deployment<'_>, versions: &Versions) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn start_record(
-    run: &Run<'_>,
-    first: &Deployment<'_>,
-    run_id: &RunId,
-    members: &[Member<'_, '_>],
-    channels: Vec<ChannelMove>,
-) -> DeployRecord {
-    let ci = &run.ctx.config.ci;
-    DeployRecord {
-        id: run_id.to_string(),
-        environment: run.fleet.environment.clone(),
-        command: run.command.as_str().to_string(),
-        outcome: Ended::InProgress,
-        reference: first.reference.to_string(),
-        role: first.reference.role,
-        version: first.entry.as_ref().map(|e| e.version),
-        ami_id: first
-            .image()
-            .cloned()
-            .or(first.pin.as_ref().and_then(|p| p.ami_id.clone())),
-        strategy: first.rollout.strategy,
-        groups: members
-            .iter()
-            .map(|m| GroupRecord {
-                region: m.d.region().clone(),
-                group: m.d.group().clone(),
-                before: m.before.clone(),
-                after: None,
-            })
-            .collect(),
-        channels,
-        undoes: run.undoes.clone(),
-        who: super::lock::actor(ci),
-        started: Timestamp::now(),
-        ended: None,
-        commit: ci.provenance.git_sha.clone(),
-        build_url: ci.provenance.build_url.clone(),
-        detail: None,
-    }
-}
-
-/// Adds the record to the environment's ledger (in the primary region's registry).
-async fn write(first: &Deployment<'_>, record: &DeployRecord) -> Result<()> {
-    let registry = first.ctx.registry(&first.ctx.region())?;
-    first.apply(registry.record(record)?).await?;
-    Ok(())
-}
-
-fn groups_named(members: &[Member<'_, '_>]) -> String {
-    members
-        .iter()
-        .map(|m| m.d.group().to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Without AWS access: each group's planned changes, then the channel's once.
-async fn offline(run: &Run<'_>, deployments: &[Deployment<'_>], promote: bool) -> Result<Outcome> {
-    let first = &deployments[0];
-    let ledger = first
-        .ctx
-        .registry(&first.ctx.region())?
-        .ledger_parameter(&run.fleet.environment);
-    let record = |event: &str| ParameterChange::Record {
-        region: first.ctx.region(),
-        name: ledger.clone(),
-        event: event.into(),
-        value: String::new(),
-    };
-    first
-        .apply(record("in progress: what each group runs before"))
-        .await?;
-    let mut groups = Vec::new();
-    for (index, d) in deployments.iter().enumerate() {
-        let last = index + 1 == deployments.len();
-        let outcome = super::offline::plan(d, &run.fleet.channel, promote && last).await?;
-        groups.push(outcome.json);
-    }
-    first
-        .apply(record("how it ended, what each group runs after"))
-        .await?;
-    let mut json = groups.first().cloned().unwrap_or_default();
-    if let serde_json::Value::Object(map) = &mut json {
-        map.insert("environment".into(), json!(run.fleet.environment));
-        map.insert("groups".into(), json!(groups));
-    }
-    Ok(Outcome {
-        json,
-        ..Outcome::default()
-    })
-}
-
-/// The report of a fleet that converged: a line per group, then the channel.
-fn report(
-    run: &Run<'_>,
-    members: &[Member<'_, '_>],
-    changed: &[Changed],
-    record: &DeployRecord,
-) -> Outcome {
-    let first = members[0].d;
-    let (command, channel) = (run.command.as_str(), &run.fleet.channel);
-    let promoted = record.channels.iter().any(|m| m.after.is_some()) && first.entry.is_some();
-    let mut done = String::new();
-    let mut summary = format!("### kiln {command}\n\n");
-    let mut groups = Vec::new();
-    for (member, changed) in members.iter().zip(changed) {
-        let d = member.d;
-        let versions = &changed.versions;
-        let new = versions
-            .new
-            .map_or("(the new version)".to_string(), |v| v.to_string());
-        let subject = d.subject();
-        done.push_str(&format!(
-            "{command}: {} runs {subject} (launch template {} version {new})",
-            d.group(),
-            versions.template
-        ));
-        if members.len() > 1 {
-            done.push('\n');
-        }
-        summary.push_str(&format!(
-            "`{}` runs `{subject}` (launch template `{}` version {new}, {} strategy)",
-            d.group(),
-            versions.template,
-            d.rollout.strategy
-        ));
-        if members.len() > 1 {
-            summary.push('\n');
-        }
-        groups.push(json!({
-            "region": d.region(),
-            "asg": d.group(),
-            "ami_id": changed.after.ami_id,
-            "launch_template": versions.template,
-            "launch_template_version": versions.new,
-            "previous_launch_template_version": versions.previous,
-            "resumed": !versions.created && d.pin.is_none(),
-        }));
-    }
-    let moved = match (&first.entry, promoted) {
-        (Some(entry), true) => format!("{channel} -> {}:{}", first.reference.role, entry.version),
-        _ => String::new(),
-    };
-    if members.len() == 1 {
-        if !moved.is_empty() {
-            done.push_str(&format!("; {moved}"));
-        }
-        done.push('\n');
-    } else if !moved.is_empty() {
-        done.push_str(&format!("{command}: {moved}\n"));
-    }
-    match (promoted, members.len()) {
-        (true, 1) => summary.push_str(&format!("; `{channel}` moved to it\n")),
-        (true, _) => summary.push_str(&format!("\n`{channel}` moved to it\n")),
-        (false, 1) => summary.push('\n'),
-        (false, _) => {}
-    }
-    let versions = &changed[0].versions;
-    let mut step_outputs = vec![("asg", first.group().to_string())];
-    if let Some(new) = versions.new {
-        step_outputs.push(("launch-template-version", new.to_string()));
-    }
-    if let Some(entry) = &first.entry {
-        step_outputs.push(("ami-id", entry.ami_id.to_string()));
-        step_outputs.push(("version", entry.version.to_string()));
-    }
-    if promoted {
-        step_outputs.push(("channel", channel.to_string()));
-    }
-    Outcome {
-        summary: Some(summary),
-        done,
-        json: json!({
-            "command": command,
-            "environment": run.fleet.environment,
-            "asg": first.group(),
-            "strategy": first.rollout.strategy,
-            "reference": first.reference.to_string(),
-            "ami_id": changed[0].after.ami_id,
-            "version": first.entry.as_ref().map(|e| e.version),
-            "launch_template": versions.template,
-            "launch_template_version": versions.new,
-            "previous_launch_template_version": versions.previous,
-            "resumed": !versions.created && first.pin.is_none(),
-            "promoted_to": promoted.then(|| channel.to_string()),
-            "groups": groups,
-            "deploy_id": record.id,
-            "undoes": record.undoes,
-        }),
-        step_outputs,
-        ..Outcome::default()
-    }
 }
