@@ -13,6 +13,8 @@ pub mod ec2;
 pub mod elb;
 pub mod lost;
 #[cfg(test)]
+mod lost_answers;
+#[cfg(test)]
 pub mod mocked;
 pub mod network;
 pub mod profile;
