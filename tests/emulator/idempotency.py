@@ -17,6 +17,11 @@ and what moto 5.2.5 does, one call at a time:
   AlreadyExists ("AutoScalingGroup by this name already exists"). moto replaces
   the group silently (its instances are forgotten, new ones launched). Patch: a
   name that exists is refused as AWS refuses it; the existing group is untouched.
+- TerminateInstanceInAutoScalingGroup, sent again after the first call detached
+  and terminated the instance. AWS answers ValidationError "Instance Id not found -
+  No managed instance found for instance ID: ID" for an instance in no group. moto
+  fails with HTTP 500 (a StopIteration in its lookup). Patch: an instance in no
+  group gets AWS's ValidationError; one in a group is terminated as before.
 """
 
 import json
@@ -81,3 +86,20 @@ def patch_idempotency() -> None:
         return original_create_group(self, name, *args, **kwargs)
 
     asg.AutoScalingBackend.create_auto_scaling_group = create_auto_scaling_group
+
+    original_terminate = asg.AutoScalingBackend.terminate_instance
+
+    def terminate_instance(self, instance_id, should_decrement):
+        in_a_group = any(
+            state.instance.id == instance_id
+            for group in self.autoscaling_groups.values()
+            for state in group.instance_states
+        )
+        if not in_a_group:
+            raise AutoscalingClientError(
+                "ValidationError",
+                f"Instance Id not found - No managed instance found for instance ID: {instance_id}",
+            )
+        return original_terminate(self, instance_id, should_decrement)
+
+    asg.AutoScalingBackend.terminate_instance = terminate_instance

@@ -47,8 +47,9 @@ Auto Scaling and ELBv2 get these fixes, so `kiln deploy` sees a rollout as on AW
 Retries after a lost answer meet AWS's idempotency (tests/emulator/idempotency.py,
 each patch documented there): RunInstances, CopyImage and
 CreateLaunchTemplateVersion answer a repeated ClientToken with the first result
-(moto ignores the token), and CreateAutoScalingGroup refuses a name that exists
-with AlreadyExists (moto replaces the group).
+(moto ignores the token), CreateAutoScalingGroup refuses a name that exists
+with AlreadyExists (moto replaces the group), and TerminateInstanceInAutoScalingGroup
+of an instance in no group is AWS's ValidationError (moto: HTTP 500).
 GetCommandInvocation stays as moto has it: Success with empty output, which kiln
 must report as broken, never as a pass.
 
