@@ -10,7 +10,9 @@
 //!
 //! The same request (same target and body) is faulted at most twice in a row, so
 //! its third attempt gets through: the test then checks kiln's handling, not the
-//! odds of five faults in a row.
+//! odds of five faults in a row. Besides the random faults, the first answer to
+//! each distinct request for the actions named in `lose_first` is always lost
+//! after forwarding, so a test knows each of those writes met a lost answer.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -40,17 +42,33 @@ impl FaultProxy {
     /// Listens on 127.0.0.1 and forwards to `upstream` (`http://127.0.0.1:PORT`),
     /// faulting `percent` of requests at the moment `when` says.
     pub fn faulting(upstream: &str, percent: u64, when: When) -> Self {
+        Self::losing(upstream, percent, when, &[])
+    }
+
+    /// As `faulting`, and the first answer to each distinct request for an action
+    /// in `lose_first` (`PutParameter`, `CopyImage`, …) is lost after forwarding.
+    pub fn losing(
+        upstream: &str,
+        percent: u64,
+        when: When,
+        lose_first: &'static [&'static str],
+    ) -> Self {
+        let settings = Settings {
+            percent,
+            when,
+            lose_first,
+        };
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let upstream = upstream.trim_start_matches("http://").to_string();
         let requests = Arc::new(AtomicU64::new(0));
         let faults = Arc::new(AtomicU64::new(0));
         let (r, f) = (requests.clone(), faults.clone());
-        let streaks: Arc<Mutex<HashMap<Vec<u8>, u32>>> = Arc::default();
+        let streaks: Arc<Mutex<HashMap<Vec<u8>, Streak>>> = Arc::default();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let (upstream, r, f, s) = (upstream.clone(), r.clone(), f.clone(), streaks.clone());
-                std::thread::spawn(move || serve(client, &upstream, percent, when, &r, &f, &s));
+                std::thread::spawn(move || serve(client, &upstream, settings, &r, &f, &s));
             }
         });
         Self {
@@ -74,15 +92,49 @@ fn roll(counter: &AtomicU64) -> u64 {
 /// How many times in a row the same request may be faulted.
 const MOST_IN_A_ROW: u32 = 2;
 
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    percent: u64,
+    when: When,
+    lose_first: &'static [&'static str],
+}
+
+/// One distinct request's faults: how many in a row, and whether its first
+/// answer was lost for `lose_first`.
+#[derive(Debug, Default)]
+struct Streak {
+    in_a_row: u32,
+    first_lost: bool,
+}
+
+/// The action a request calls: `X-Amz-Target: AmazonSSM.PutParameter` for the
+/// JSON services, `Action=CopyImage` in the body for the query services.
+fn action(head: &[String], body: &[u8]) -> Option<String> {
+    let target = head.iter().find_map(|h| {
+        let (name, value) = h.split_once(':')?;
+        name.eq_ignore_ascii_case("x-amz-target")
+            .then(|| value.trim().rsplit('.').next().map(str::to_string))?
+    });
+    target.or_else(|| {
+        String::from_utf8_lossy(body)
+            .split('&')
+            .find_map(|p| p.strip_prefix("Action=").map(str::to_string))
+    })
+}
+
 fn serve(
     client: TcpStream,
     upstream: &str,
-    percent: u64,
-    when: When,
+    settings: Settings,
     requests: &AtomicU64,
     faults: &AtomicU64,
-    streaks: &Mutex<HashMap<Vec<u8>, u32>>,
+    streaks: &Mutex<HashMap<Vec<u8>, Streak>>,
 ) {
+    let Settings {
+        percent,
+        when,
+        lose_first,
+    } = settings;
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
     loop {
@@ -99,19 +151,23 @@ fn serve(
             .flat_map(|h| h.as_bytes().to_vec())
             .chain(body.iter().copied())
             .collect();
-        let fault = {
+        let named = action(&head, &body).is_some_and(|a| lose_first.contains(&a.as_str()));
+        let (fault, forced) = {
             let mut streaks = streaks.lock().unwrap();
             let streak = streaks.entry(key).or_default();
-            let fault = dice < percent && *streak < MOST_IN_A_ROW;
-            *streak = if fault { *streak + 1 } else { 0 };
-            fault
+            let forced = named && !streak.first_lost;
+            let fault = forced || (dice < percent && streak.in_a_row < MOST_IN_A_ROW);
+            streak.first_lost |= forced;
+            streak.in_a_row = if fault { streak.in_a_row + 1 } else { 0 };
+            (fault, forced)
         };
-        let after = match when {
-            When::Before => false,
-            When::After => true,
-            // The dice below 'percent' pick the fault; their parity, the moment.
-            When::Both => dice % 2 == 1,
-        };
+        let after = forced
+            || match when {
+                When::Before => false,
+                When::After => true,
+                // The dice below 'percent' pick the fault; their parity, the moment.
+                When::Both => dice % 2 == 1,
+            };
         if fault && after {
             faults.fetch_add(1, Ordering::SeqCst);
             if !lose_answer(&mut client, upstream, &head, &body, dice % 3) {
