@@ -1,6 +1,7 @@
 //! What the emulator cannot show of lost answers, tested at the SDK level with
 //! mocked responses (aws-smithy-mocks) through the same code that talks to AWS:
-//! the bytes each attempt sends (the client token the SDK resends), a PutParameter
+//! the bytes each attempt sends (the client token the SDK resends on RunInstances,
+//! CopyImage and CreateLaunchTemplateVersion), a PutParameter
 //! whose answer was lost and which kiln does not send again, labels that moved
 //! although every attempt's answer was lost, and a group that AlreadyExists
 //! because the first attempt made it.
@@ -14,7 +15,8 @@ use aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoSc
 use aws_sdk_autoscaling::types::{AutoScalingGroup, LaunchTemplateSpecification, TagDescription};
 use aws_sdk_ec2::operation::copy_image::CopyImageOutput;
 use aws_sdk_ec2::operation::create_launch_template_version::CreateLaunchTemplateVersionOutput;
-use aws_sdk_ec2::types::{LaunchTemplateVersion, ResponseLaunchTemplateData};
+use aws_sdk_ec2::operation::run_instances::RunInstancesOutput;
+use aws_sdk_ec2::types::{Instance, LaunchTemplateVersion, ResponseLaunchTemplateData};
 use aws_sdk_ssm::error::ErrorMetadata;
 use aws_sdk_ssm::operation::get_parameter::GetParameterOutput;
 use aws_sdk_ssm::operation::get_parameter_history::GetParameterHistoryOutput;
@@ -28,10 +30,14 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 use super::autoscaling::{AutoScaling, NewGroup};
-use super::ec2::{Ec2, TemplateVersion};
+use super::ec2::{Ec2, LaunchSpec, TemplateVersion};
 use super::mocked;
 use super::ssm::Ssm;
-use crate::model::{AmiId, Channel, GroupName, LaunchTemplateId, ParameterName, Region, Version};
+use crate::error::Source;
+use crate::model::{
+    AmiId, Channel, GroupName, InstanceType, LaunchTemplateId, ParameterName, Region, RunId,
+    Version,
+};
 
 const AMI: &str = "ami-0123456789abcdef0";
 const DESCRIPTION: &str = "git abc123";
@@ -159,6 +165,46 @@ async fn a_retried_copy_resends_its_client_token() {
         .unwrap();
     assert_eq!(copy.as_str(), "ami-0fedcba987654321f");
     assert_one_token_resent(&sent);
+}
+
+#[tokio::test]
+async fn a_retried_launch_resends_the_runs_client_token() {
+    let rule = mock!(aws_sdk_ec2::Client::run_instances)
+        .sequence()
+        .http_status(503, None)
+        .output(|| {
+            RunInstancesOutput::builder()
+                .instances(
+                    Instance::builder()
+                        .instance_id("i-0123456789abcdef0")
+                        .build(),
+                )
+                .build()
+        })
+        .build();
+    let sent = Sent::default();
+    let source = Source::Argument("test");
+    let spec = LaunchSpec {
+        ami_id: AmiId::from_aws(AMI.to_string()),
+        instance_type: InstanceType::parse("t3.micro", &source).unwrap(),
+        subnet: None,
+        security_groups: Vec::new(),
+        instance_profile: None,
+        tags: BTreeMap::new(),
+        user_data: String::new(),
+        client_token: RunId::new(),
+    };
+    let id = ec2_retrying(&rule, &sent)
+        .run_instance(&spec)
+        .await
+        .unwrap();
+    assert_eq!(id.as_str(), "i-0123456789abcdef0");
+    let tokens = sent.tokens();
+    assert_eq!(tokens.len(), 2, "two attempts: {tokens:?}");
+    assert!(
+        tokens.iter().all(|t| t == spec.client_token.as_str()),
+        "{tokens:?}"
+    );
 }
 
 fn history_with_newest(version: i64, value: &'static str) -> Rule {
