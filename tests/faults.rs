@@ -200,3 +200,22 @@ fn a_blue_green_deploy_whose_answers_are_lost_makes_one_new_group() {
         proxy.requests.load(Ordering::SeqCst)
     );
 }
+
+#[test]
+fn a_publish_whose_answer_is_lost_reports_the_one_version_it_made() {
+    // Only PutParameter's first answer is lost (the connection drops or a 5xx
+    // replaces it); a CI job run again afterwards adds nothing either.
+    let proxy = FaultProxy::losing(&emulator().endpoint, 0, When::After, &["PutParameter"]);
+    let app = unique_app("lost-publish");
+    let ami = emulator().create_image("lost-publish", &[]);
+    for _ in 0..2 {
+        let published = kiln_via(&proxy.endpoint)
+            .args(["--app", &app, "publish", "app", &ami])
+            .run();
+        assert_eq!(published.code, 0, "{}", published.stderr);
+        assert_eq!(published.stdout, "1\n");
+    }
+    let versions = emulator().history(&format!("/kiln/{app}/app"));
+    assert_eq!(versions.len(), 1, "{versions:?}");
+    assert_eq!(proxy.faults.load(Ordering::SeqCst), 1);
+}
