@@ -11,13 +11,13 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_ssm::config::retry::RetryConfig;
 use aws_sdk_ssm::types::{ParameterHistory, ParameterType};
 
 use super::Ssm;
 use crate::aws::{classify, error_code, lost};
 use crate::error::{Error, Result};
 use crate::model::{AmiId, Channel, ParameterName, Timestamp, Version};
-use aws_sdk_ssm::config::retry::RetryConfig;
 
 /// The SSM data type that makes SSM check the value is an AMI id.
 pub const IMAGE_DATA_TYPE: &str = "aws:ec2:image";
@@ -225,10 +225,7 @@ impl Ssm {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(err) if error_code(&err) == Some("ParameterAlreadyExists") => Ok(self
-                .get(name)
-                .await?
-                .is_some_and(|held| held.value == value)),
+            Err(err) if error_code(&err) == Some("ParameterAlreadyExists") => Ok(false),
             Err(err) => Err(classify("ssm:PutParameter", &self.endpoint, err)),
         }
     }
