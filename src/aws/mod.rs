@@ -11,6 +11,9 @@ pub mod autoscaling;
 pub mod calls;
 pub mod ec2;
 pub mod elb;
+pub mod lost;
+#[cfg(test)]
+mod lost_answers;
 #[cfg(test)]
 pub mod mocked;
 pub mod network;
@@ -89,7 +92,7 @@ pub async fn sdk_config(settings: &AwsSettings) -> SdkConfig {
 
 /// `AWS_MAX_ATTEMPTS` is honoured as in the AWS CLI; kiln's default is 8, since
 /// pipelines run many calls and throttling is common in busy accounts.
-fn max_attempts() -> u32 {
+pub(crate) fn max_attempts() -> u32 {
     std::env::var("AWS_MAX_ATTEMPTS")
         .ok()
         .and_then(|v| v.parse::<u32>().ok())
@@ -280,7 +283,7 @@ const ACCESS_CODES: &[&str] = &[
     "AuthFailure",
 ];
 /// Error codes that mean "slow down" (retried by the SDK before kiln sees them).
-const THROTTLING_CODES: &[&str] = &[
+pub(crate) const THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",

@@ -47,6 +47,12 @@ Auto Scaling and ELBv2 get these fixes, so `kiln deploy` sees a rollout as on AW
   when there is none). Not modelled: the replacement of instances, so a refresh
   stays InProgress at 0% until cancelled or rolled back. A test starts one (with
   the SDK, as any client would) to hold a group as a running refresh does.
+Retries after a lost answer meet AWS's idempotency (tests/emulator/idempotency.py,
+each patch documented there): RunInstances, CopyImage and
+CreateLaunchTemplateVersion answer a repeated ClientToken with the first result
+(moto ignores the token), CreateAutoScalingGroup refuses a name that exists
+with AlreadyExists (moto replaces the group), and TerminateInstanceInAutoScalingGroup
+of an instance in no group is AWS's ValidationError (moto: HTTP 500).
 GetCommandInvocation stays as moto has it: Success with empty output, which kiln
 must report as broken, never as a pass.
 
@@ -76,6 +82,9 @@ def patch_moto() -> None:
     amis.Ami.__init__ = ebs_backed_init
     patch_run_command()
     patch_auto_scaling()
+    from idempotency import patch_idempotency
+
+    patch_idempotency()
 
 
 def agent_online(account: str, region: str, instance_id: str) -> bool:

@@ -214,7 +214,17 @@ impl Emulator {
     /// `(version, value, labels)` of every version of a parameter, oldest first;
     /// empty when it does not exist.
     pub fn history(&self, name: &str) -> Vec<(i64, String, Vec<String>)> {
-        self.block_on(async |_, ssm| {
+        self.history_in(REGION, name)
+    }
+
+    /// As `history`, in another region.
+    pub fn history_in(&self, region: &str, name: &str) -> Vec<(i64, String, Vec<String>)> {
+        self.with_config(async |config| {
+            let ssm = aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(config)
+                    .region(aws_sdk_ssm::config::Region::new(region.to_string()))
+                    .build(),
+            );
             let mut versions = Vec::new();
             let mut pages = ssm
                 .get_parameter_history()

@@ -1,12 +1,18 @@
-//! A fault-injecting proxy between kiln and the emulator: at a given rate it
-//! answers a request with AWS throttling (`ThrottlingException` for the JSON
-//! services, `RequestLimitExceeded` for EC2, `Throttling` for the query services),
-//! HTTP 500 or 503, drops the connection, or forwards it slowly. Faults happen
-//! before a request reaches the emulator, so what AWS would have done twice (a
-//! retried write whose answer was lost) is not simulated here. The same request
-//! (same target and body) is faulted at most twice in a row, so its third attempt
-//! gets through: the test then checks kiln's handling, not the odds of five faults
-//! in a row.
+//! A fault-injecting proxy between kiln and the emulator. At a given rate it faults
+//! a request, at one of two moments (`When`):
+//! - before it reaches the emulator: it answers with AWS throttling
+//!   (`ThrottlingException` for the JSON services, `RequestLimitExceeded` for EC2,
+//!   `Throttling` for the query services), HTTP 500 or 503, drops the connection,
+//!   or forwards it slowly. Nothing changed; a retry is safe.
+//! - after the emulator carried it out: the answer is lost, the connection dropped
+//!   or the answer replaced by a 500 or 503. The change is made; a retry that writes
+//!   again makes it twice (a second parameter version, a second instance).
+//!
+//! The same request (same target and body) is faulted at most twice in a row, so
+//! its third attempt gets through: the test then checks kiln's handling, not the
+//! odds of five faults in a row. Besides the random faults, the first answer to
+//! each distinct request for the actions named in `lose_first` is always lost
+//! after forwarding, so a test knows each of those writes met a lost answer.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -14,6 +20,17 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// When a faulted request fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Before it reaches the emulator: nothing changed.
+    Before,
+    /// After the emulator carried it out: the answer is lost.
+    After,
+    /// Either, half and half.
+    Both,
+}
 
 pub struct FaultProxy {
     pub endpoint: String,
@@ -23,19 +40,35 @@ pub struct FaultProxy {
 
 impl FaultProxy {
     /// Listens on 127.0.0.1 and forwards to `upstream` (`http://127.0.0.1:PORT`),
-    /// faulting `percent` of requests.
-    pub fn start(upstream: &str, percent: u64) -> Self {
+    /// faulting `percent` of requests at the moment `when` says.
+    pub fn faulting(upstream: &str, percent: u64, when: When) -> Self {
+        Self::losing(upstream, percent, when, &[])
+    }
+
+    /// As `faulting`, and the first answer to each distinct request for an action
+    /// in `lose_first` (`PutParameter`, `CopyImage`, …) is lost after forwarding.
+    pub fn losing(
+        upstream: &str,
+        percent: u64,
+        when: When,
+        lose_first: &'static [&'static str],
+    ) -> Self {
+        let settings = Settings {
+            percent,
+            when,
+            lose_first,
+        };
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let upstream = upstream.trim_start_matches("http://").to_string();
         let requests = Arc::new(AtomicU64::new(0));
         let faults = Arc::new(AtomicU64::new(0));
         let (r, f) = (requests.clone(), faults.clone());
-        let streaks: Arc<Mutex<HashMap<Vec<u8>, u32>>> = Arc::default();
+        let streaks: Arc<Mutex<HashMap<Vec<u8>, Streak>>> = Arc::default();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let (upstream, r, f, s) = (upstream.clone(), r.clone(), f.clone(), streaks.clone());
-                std::thread::spawn(move || serve(client, &upstream, percent, &r, &f, &s));
+                std::thread::spawn(move || serve(client, &upstream, settings, &r, &f, &s));
             }
         });
         Self {
@@ -59,14 +92,49 @@ fn roll(counter: &AtomicU64) -> u64 {
 /// How many times in a row the same request may be faulted.
 const MOST_IN_A_ROW: u32 = 2;
 
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    percent: u64,
+    when: When,
+    lose_first: &'static [&'static str],
+}
+
+/// One distinct request's faults: how many in a row, and whether its first
+/// answer was lost for `lose_first`.
+#[derive(Debug, Default)]
+struct Streak {
+    in_a_row: u32,
+    first_lost: bool,
+}
+
+/// The action a request calls: `X-Amz-Target: AmazonSSM.PutParameter` for the
+/// JSON services, `Action=CopyImage` in the body for the query services.
+fn action(head: &[String], body: &[u8]) -> Option<String> {
+    let target = head.iter().find_map(|h| {
+        let (name, value) = h.split_once(':')?;
+        name.eq_ignore_ascii_case("x-amz-target")
+            .then(|| value.trim().rsplit('.').next().map(str::to_string))?
+    });
+    target.or_else(|| {
+        String::from_utf8_lossy(body)
+            .split('&')
+            .find_map(|p| p.strip_prefix("Action=").map(str::to_string))
+    })
+}
+
 fn serve(
     client: TcpStream,
     upstream: &str,
-    percent: u64,
+    settings: Settings,
     requests: &AtomicU64,
     faults: &AtomicU64,
-    streaks: &Mutex<HashMap<Vec<u8>, u32>>,
+    streaks: &Mutex<HashMap<Vec<u8>, Streak>>,
 ) {
+    let Settings {
+        percent,
+        when,
+        lose_first,
+    } = settings;
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut client = client;
     loop {
@@ -83,13 +151,30 @@ fn serve(
             .flat_map(|h| h.as_bytes().to_vec())
             .chain(body.iter().copied())
             .collect();
-        let fault = {
+        let named = action(&head, &body).is_some_and(|a| lose_first.contains(&a.as_str()));
+        let (fault, forced) = {
             let mut streaks = streaks.lock().unwrap();
             let streak = streaks.entry(key).or_default();
-            let fault = dice < percent && *streak < MOST_IN_A_ROW;
-            *streak = if fault { *streak + 1 } else { 0 };
-            fault
+            let forced = named && !streak.first_lost;
+            let fault = forced || (dice < percent && streak.in_a_row < MOST_IN_A_ROW);
+            streak.first_lost |= forced;
+            streak.in_a_row = if fault { streak.in_a_row + 1 } else { 0 };
+            (fault, forced)
         };
+        let after = forced
+            || match when {
+                When::Before => false,
+                When::After => true,
+                // The dice below 'percent' pick the fault; their parity, the moment.
+                When::Both => dice % 2 == 1,
+            };
+        if fault && after {
+            faults.fetch_add(1, Ordering::SeqCst);
+            if !lose_answer(&mut client, upstream, &head, &body, dice % 3) {
+                return;
+            }
+            continue;
+        }
         if fault {
             faults.fetch_add(1, Ordering::SeqCst);
             match dice % 5 {
@@ -183,11 +268,44 @@ fn throttle(client: &mut TcpStream, head: &[String], body: &[u8]) {
     }
 }
 
+/// Sends the request upstream, where it is carried out, and loses the answer:
+/// `kind` 0 drops the connection (false: the client sees no answer), 1 and 2 answer
+/// 500 and 503 instead, as a load balancer in front of a service can.
+fn lose_answer(
+    client: &mut TcpStream,
+    upstream: &str,
+    head: &[String],
+    body: &[u8],
+    kind: u64,
+) -> bool {
+    if exchange(upstream, head, body).is_none() {
+        return false;
+    }
+    match kind {
+        0 => false,
+        1 => {
+            respond(client, 500, "text/plain", b"internal error");
+            true
+        }
+        _ => {
+            respond(client, 503, "text/plain", b"service unavailable");
+            true
+        }
+    }
+}
+
 /// Sends one request upstream (connection: close) and relays the answer.
 fn forward(client: &mut TcpStream, upstream: &str, head: &[String], body: &[u8]) -> bool {
-    let Ok(mut server) = TcpStream::connect(upstream) else {
-        return false;
-    };
+    match exchange(upstream, head, body) {
+        // The answer may say `connection: close`; the client then opens a new one.
+        Some(answer) => client.write_all(&answer).is_ok(),
+        None => false,
+    }
+}
+
+/// One request upstream (connection: close); its whole answer.
+fn exchange(upstream: &str, head: &[String], body: &[u8]) -> Option<Vec<u8>> {
+    let mut server = TcpStream::connect(upstream).ok()?;
     let mut request = String::new();
     for line in head {
         let lower = line.to_ascii_lowercase();
@@ -199,13 +317,9 @@ fn forward(client: &mut TcpStream, upstream: &str, head: &[String], body: &[u8])
         }
         request.push_str(line);
     }
-    if server.write_all(request.as_bytes()).is_err() || server.write_all(body).is_err() {
-        return false;
-    }
+    server.write_all(request.as_bytes()).ok()?;
+    server.write_all(body).ok()?;
     let mut answer = Vec::new();
-    if server.read_to_end(&mut answer).is_err() {
-        return false;
-    }
-    // The answer may say `connection: close`; the client then opens a new one.
-    client.write_all(&answer).is_ok()
+    server.read_to_end(&mut answer).ok()?;
+    Some(answer)
 }

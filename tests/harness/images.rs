@@ -6,6 +6,37 @@ use aws_sdk_ec2::types::Filter;
 use super::emulator::Emulator;
 
 impl Emulator {
+    /// This account's images in `region` whose name holds `text`, by id: copies
+    /// included, whether kiln tagged them or not (CopyImage copies no tags).
+    pub fn images_named_in(&self, region: &str, text: &str) -> Vec<String> {
+        self.with_config(async |config| {
+            let ec2 = aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(config)
+                    .region(aws_sdk_ec2::config::Region::new(region.to_string()))
+                    .build(),
+            );
+            let out = ec2
+                .describe_images()
+                .owners("self")
+                .filters(
+                    Filter::builder()
+                        .name("name")
+                        .values(format!("*{text}*"))
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let mut ids: Vec<String> = out
+                .images()
+                .iter()
+                .filter_map(|i| i.image_id().map(str::to_string))
+                .collect();
+            ids.sort();
+            ids
+        })
+    }
+
     /// The snapshots behind an image.
     pub fn snapshots_of(&self, ami: &str) -> Vec<String> {
         self.block_on(async |ec2, _| {

@@ -197,7 +197,8 @@ impl AutoScaling {
             .iter()
             .map(|(k, v)| tag(&spec.name, k, v))
             .collect();
-        self.client
+        let result = self
+            .client
             .create_auto_scaling_group()
             .auto_scaling_group_name(spec.name.as_str())
             .launch_template(template_spec(&spec.template, version))
@@ -212,9 +213,34 @@ impl AutoScaling {
             .set_health_check_grace_period(spec.health_check_grace)
             .set_tags(Some(tags))
             .send()
-            .await
-            .map_err(|e| classify("autoscaling:CreateAutoScalingGroup", &self.endpoint, e))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // CreateAutoScalingGroup has no client token: when an answer is lost the
+            // SDK's retry meets the group the first attempt made. It is ours when it
+            // runs the version this deploy just made and carries our tags.
+            Err(err) if error_code(&err) == Some("AlreadyExists") => {
+                let ours = self.group(&spec.name).await?.is_some_and(|group| {
+                    group.template == Some((spec.template.clone(), version.to_string()))
+                        && spec.tags.iter().all(|(k, v)| group.tags.get(k) == Some(v))
+                });
+                if ours {
+                    tracing::info!("{} exists: a lost answer's create landed", spec.name);
+                    Ok(())
+                } else {
+                    Err(classify(
+                        "autoscaling:CreateAutoScalingGroup",
+                        &self.endpoint,
+                        err,
+                    ))
+                }
+            }
+            Err(err) => Err(classify(
+                "autoscaling:CreateAutoScalingGroup",
+                &self.endpoint,
+                err,
+            )),
+        }
     }
 
     pub async fn detach_target_groups(

@@ -159,6 +159,8 @@ impl Ec2 {
         let output = self
             .client
             .copy_image()
+            // A retried call whose answer was lost returns the first copy.
+            .client_token(crate::aws::lost::client_token())
             .source_region(source_region.as_str())
             .source_image_id(source.as_str())
             .name(name)

@@ -85,6 +85,8 @@ impl Ec2 {
         let output = self
             .client
             .create_launch_template_version()
+            // A retried call whose answer was lost returns the first version.
+            .client_token(crate::aws::lost::client_token())
             .launch_template_id(source.template.as_str())
             .source_version(source.number.to_string())
             .version_description(description.chars().take(255).collect::<String>())

@@ -6,14 +6,16 @@
 //! limits and turns them into errors that say what to do. Creating a parameter
 //! without overwrite either succeeds for exactly one caller or fails with
 //! ParameterAlreadyExists: two deploys that start at the same moment cannot both
-//! get the lock.
+//! get the lock. Putting an image id and labelling survive lost answers (see
+//! `aws::lost`): neither writes twice what landed once.
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_ssm::config::retry::RetryConfig;
 use aws_sdk_ssm::types::{ParameterHistory, ParameterType};
 
 use super::Ssm;
-use crate::aws::{classify, error_code};
+use crate::aws::{classify, error_code, lost};
 use crate::error::{Error, Result};
 use crate::model::{AmiId, Channel, ParameterName, Timestamp, Version};
 
@@ -125,39 +127,71 @@ impl Ssm {
         Ok(values)
     }
 
-    /// Adds a version holding an AMI id. SSM refuses when it keeps 100 versions and
-    /// the oldest carries a label; that refusal names the version and its labels.
+    /// Adds a version holding an AMI id, once however many answers are lost. SSM
+    /// refuses when it keeps 100 versions and the oldest carries a label; that
+    /// refusal names the version and its labels.
+    ///
+    /// PutParameter with overwrite has no client token: a retry after a lost answer
+    /// would add a second version. So the SDK does not retry this call; kiln does,
+    /// and before each retry (and after the last failure) reads the history: a
+    /// newest version holding this AMI with this description is the one the lost
+    /// answer was about. (The caller has made sure the newest version did not hold
+    /// the AMI before: publishing the newest AMI again is a no-op.)
     pub async fn put_image_id(
         &self,
         name: &ParameterName,
         ami: &AmiId,
         description: &str,
     ) -> Result<Version> {
-        let result = self
-            .client
-            .put_parameter()
-            .name(name.as_str())
-            .value(ami.as_str())
-            .r#type(ParameterType::String)
-            .data_type(IMAGE_DATA_TYPE)
-            .description(description)
-            .overwrite(true)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(Version(output.version.max(0) as u64)),
-            Err(err) if error_code(&err) == Some("ParameterMaxVersionLimitExceeded") => {
+        let attempts = lost::max_attempts();
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .client
+                .put_parameter()
+                .name(name.as_str())
+                .value(ami.as_str())
+                .r#type(ParameterType::String)
+                .data_type(IMAGE_DATA_TYPE)
+                .description(description)
+                .overwrite(true)
+                .customize()
+                .config_override(
+                    aws_sdk_ssm::config::Builder::default().retry_config(RetryConfig::disabled()),
+                )
+                .send()
+                .await;
+            let err = match result {
+                Ok(output) => return Ok(Version(output.version.max(0) as u64)),
+                Err(err) => err,
+            };
+            if error_code(&err) == Some("ParameterMaxVersionLimitExceeded") {
                 let oldest = self
                     .history(name)
                     .await?
                     .and_then(|versions| versions.into_iter().next());
-                Err(Error::VersionLimit {
+                return Err(Error::VersionLimit {
                     parameter: name.to_string(),
                     oldest: oldest.as_ref().map_or(0, |v| v.version.0),
                     labels: oldest.map(|v| v.labels).unwrap_or_default(),
-                })
+                });
             }
-            Err(err) => Err(classify("ssm:PutParameter", &self.endpoint, err)),
+            if !lost::answer_may_be_lost(&err) {
+                return Err(classify("ssm:PutParameter", &self.endpoint, err));
+            }
+            if attempt < attempts {
+                tokio::time::sleep(lost::backoff(attempt)).await;
+            }
+            if let Some(version) = self.landed(name, ami, description).await? {
+                tracing::info!(
+                    "{name} version {version} holds {ami}: a lost answer's PutParameter landed"
+                );
+                return Ok(version);
+            }
+            if attempt >= attempts {
+                return Err(classify("ssm:PutParameter", &self.endpoint, err));
+            }
+            attempt += 1;
         }
     }
 
@@ -181,7 +215,24 @@ impl Ssm {
         }
     }
 
-    /// Creates `name` with `value` unless it exists; `false` when it does.
+    /// The newest version, if it holds `ami` with `description`.
+    async fn landed(
+        &self,
+        name: &ParameterName,
+        ami: &AmiId,
+        description: &str,
+    ) -> Result<Option<Version>> {
+        let newest = self.history(name).await?.and_then(|mut v| v.pop());
+        Ok(newest
+            .filter(|v| {
+                v.value == ami.as_str() && v.description.as_deref().unwrap_or("") == description
+            })
+            .map(|v| v.version))
+    }
+
+    /// Creates `name` with `value` unless it exists; `false` when it does (the
+    /// deploy lock reads whether the value that exists is its own: a retry after a
+    /// lost answer).
     pub async fn create_exclusive(&self, name: &str, value: &str) -> Result<bool> {
         let result = self
             .client
@@ -237,6 +288,17 @@ impl Ssm {
                     parameter: name.to_string(),
                     version: version.0,
                 })
+            }
+            // The SDK gave up, but an attempt whose answer was lost may have
+            // moved the labels: read where they are before calling it a failure.
+            Err(err) if lost::answer_may_be_lost(&err) => {
+                for label in labels {
+                    let on = self.get(&format!("{name}:{label}")).await?;
+                    if on.is_none_or(|p| p.version != version) {
+                        return Err(classify("ssm:LabelParameterVersion", &self.endpoint, err));
+                    }
+                }
+                Ok(())
             }
             Err(err) => Err(classify("ssm:LabelParameterVersion", &self.endpoint, err)),
         }
