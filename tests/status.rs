@@ -253,3 +253,48 @@ fn status_shows_what_each_group_of_each_environment_runs_and_its_drift() {
         assert!(web_line.contains(&part), "{part} in {web_line}");
     }
 }
+
+#[test]
+fn status_shows_the_single_group_of_deploy_asg_as_the_production_environment() {
+    let app = unique_app("status-legacy");
+    let e = emulator();
+    let old = e.create_image(&format!("{app}-old"), &[]);
+    let fleet = e.fleet(&app, &old, 2);
+    let dir = crate::harness::scratch_dir("status-legacy");
+    let config = write(&dir, "kiln.toml", &format!("[deploy]\nasg = \"{app}\"\n"));
+    let status = kiln()
+        .args(["--config", config.to_str().unwrap(), "--app", &app])
+        .args(["status", "--output", "json"])
+        .run()
+        .ok()
+        .json();
+    let environments = status["environments"].as_array().unwrap();
+    assert_eq!(environments.len(), 1, "{status:#}");
+    let production = &environments[0];
+    assert_eq!(production["environment"], "production");
+    assert_eq!(production["channel"], "production");
+    assert_eq!(production["labelled"][0]["version"], Value::Null);
+    let group = &production["groups"][0];
+    assert_eq!(group["group"], app.as_str());
+    assert_eq!(group["template"], fleet.template.as_str());
+    assert_eq!(group["launches"], 1);
+    assert_eq!(group["ami_id"], old.as_str());
+    assert_eq!(
+        group["instances"][0]["instances"].as_array().unwrap().len(),
+        2
+    );
+    // A fleet kiln never deployed to (made by hand or by Terraform).
+    assert_eq!(group["changed_outside_kiln"], true);
+    assert_eq!(
+        notes(group),
+        ["changed outside kiln: no deploy in the ledger touched it"]
+    );
+
+    // Without kiln.toml there is no environment to show.
+    let bare = kiln()
+        .args(["--app", &app, "status", "--output", "json"])
+        .run()
+        .ok()
+        .json();
+    assert_eq!(bare["environments"], json!([]));
+}
