@@ -198,7 +198,7 @@ fn status_shows_what_each_group_of_each_environment_runs_and_its_drift() {
         notes(&w),
         [
             "mixed fleet: 2 on version 1, 1 on version 2".to_string(),
-            "deploy run-1 has not ended (running, or interrupted): deploy was in progress (from launch template version 1)".to_string(),
+            "deploy run-1 by ci-bot did not finish (running, interrupted or failed): deploy was in progress (from launch template version 1)".to_string(),
             format!("launches {new}, not the channel production (app v1)"),
         ]
     );

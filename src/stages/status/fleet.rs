@@ -337,13 +337,16 @@ fn notes(status: &mut GroupStatus, group_revoked: Option<String>) {
                 ));
             }
         }
+        // A deploy that has not ended, or ended failed without saying where the
+        // group was left: what runs is what the instances above say.
         Some(RanAt {
             launch: None,
             state,
             record,
+            who,
             ..
         }) => status.notes.push(format!(
-            "deploy {record} has not ended (running, or interrupted): {state}"
+            "deploy {record} by {who} did not finish (running, interrupted or failed): {state}"
         )),
     }
 }
@@ -355,3 +358,6 @@ fn count(n: usize) -> String {
         format!("{n} instances")
     }
 }
+
+#[cfg(test)]
+mod tests;
