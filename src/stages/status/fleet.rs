@@ -9,9 +9,10 @@
 //! (its version is not the one the newest deploy that touched it left, or no
 //! deploy touched it), and a group that is missing.
 //!
-//! Reads per group: one DescribeAutoScalingGroups, one DescribeLaunchTemplateVersions
-//! per distinct version, one DescribeImages; per environment one ledger read (in
-//! the primary region) and one GetParameter per region for the channel.
+//! Reads per group (the groups of a region at once): one DescribeAutoScalingGroups,
+//! one DescribeLaunchTemplateVersions per distinct version, one DescribeImages; per
+//! environment one ledger read (in the primary region) and one GetParameter per
+//! region for the channel.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -124,12 +125,16 @@ async fn environment(
             version: on_channel.as_ref().map(|e| e.version),
             ami_id: on_channel.as_ref().map(|e| e.ami_id.clone()),
         });
-        for name in &env.groups {
+        // The groups of a region are read at once.
+        let read = futures_util::future::try_join_all(env.groups.iter().map(|name| {
             let recorded = ran
                 .iter()
                 .find(|r| &r.region == region && &r.group == name)
                 .cloned();
-            let mut status = group(ctx, &registry, name, recorded).await?;
+            group(ctx, &registry, name, recorded)
+        }))
+        .await?;
+        for mut status in read {
             if let (Some(channel_ami), Some(ami), false) = (
                 on_channel.as_ref().map(|e| &e.ami_id),
                 &status.ami_id,
