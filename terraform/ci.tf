@@ -510,6 +510,21 @@ data "aws_iam_policy_document" "kiln_deploy" {
     resources = local.ssm_parameter_arns
   }
 
+  # The deploy ledger: one parameter per environment whose versions are the deploy
+  # records (written when a deploy or rollback starts and ends, tier
+  # Intelligent-Tiering: advanced only once a record passes 4 KB); rollback and
+  # `kiln history --deploys` read its history.
+  statement {
+    sid = "DeployLedger"
+    actions = [
+      "ssm:GetParameterHistory",
+      "ssm:PutParameter",
+    ]
+    resources = [
+      "arn:${local.partition}:ssm:*:${local.account_id}:parameter${var.parameter_prefix}/${var.app_name}/ledger/*",
+    ]
+  }
+
   # The deploy lock: a parameter created without overwrite (one of two racing
   # deploys wins) and deleted when the deploy ends.
   statement {

@@ -119,7 +119,7 @@ fn unknown_config_key() {
     );
     run.args(["promote", "app:1", "--to", "production"]).run().fails(
         2,
-        "error: kiln.toml: unknown key `aap`\n  help: the keys allowed here are: app, region, regions, parameter_prefix, profile, channels, bake, verify, deploy\n",
+        "error: kiln.toml: unknown key `aap`\n  help: the keys allowed here are: app, region, regions, parameter_prefix, profile, channels, bake, verify, deploy, environments\n",
     );
     assert_eq!(emulator().snapshot(&app, &[]), before);
 }

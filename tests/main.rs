@@ -30,5 +30,6 @@ mod proxies;
 mod prune;
 mod registry;
 mod revoke;
+mod status;
 mod verify;
 mod verify_live;

@@ -120,6 +120,15 @@ fn deploy_and_rollback_call_only_what_the_deploy_policy_allows() {
         .run()
         .ok();
     let fleet = emulator().fleet(&app, &old, 2);
+    let dir = crate::harness::scratch_dir("iam-deploy");
+    let config = write(
+        &dir,
+        "kiln.toml",
+        &format!(
+            "[environments.production]\ngroups = [\"{}\"]\n",
+            fleet.group
+        ),
+    );
     let mut called = BTreeSet::new();
     for args in [
         vec!["deploy", "--asg", &fleet.group],
@@ -128,11 +137,85 @@ fn deploy_and_rollback_call_only_what_the_deploy_policy_allows() {
     ] {
         calls(kiln().args(["--app", &app]).args(args), &mut called);
     }
+    // What the deploy role reads to see what it deployed: the ledger and the
+    // groups' drift (status reads launch template versions and instances).
+    for args in [vec!["history", "--deploys"], vec!["status"]] {
+        calls(
+            kiln()
+                .args(["--app", &app, "--config"])
+                .arg(&config)
+                .args(args),
+            &mut called,
+        );
+    }
     assert!(
         called.contains("autoscaling:CreateAutoScalingGroup"),
         "{called:?}"
     );
+    assert!(
+        called.contains("ec2:DescribeLaunchTemplateVersions"),
+        "{called:?}"
+    );
     assert_covered("deploy", &called);
+}
+
+/// The statements of one policy document in ci.tf: (actions, resources) each.
+fn statements(policy: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let text = std::fs::read_to_string(root().join("terraform/ci.tf")).unwrap();
+    let start = text
+        .find(&format!("data \"aws_iam_policy_document\" \"{policy}\""))
+        .unwrap_or_else(|| panic!("no {policy} in ci.tf"));
+    let body = &text[start..];
+    let body = &body[..body[1..].find("\ndata ").map_or(body.len(), |e| e + 1)];
+    let quoted = |block: &str| -> Vec<String> {
+        block
+            .split('"')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    let list = |statement: &str, key: &str| -> Vec<String> {
+        let Some(at) = statement.find(&format!("{key} ")) else {
+            return Vec::new();
+        };
+        let rest = &statement[at..];
+        let end = rest.find(']').unwrap_or(rest.len());
+        quoted(&rest[..end])
+    };
+    body.split("statement {")
+        .skip(1)
+        .map(|statement| (list(statement, "actions"), list(statement, "resources")))
+        .collect()
+}
+
+#[test]
+fn the_deploy_policy_lets_kiln_write_and_read_the_deploy_ledger() {
+    let ledger = "arn:${local.partition}:ssm:*:${local.account_id}:parameter${var.parameter_prefix}/${var.app_name}/ledger/*";
+    let covering: Vec<_> = statements("kiln_deploy")
+        .into_iter()
+        .filter(|(_, resources)| resources.iter().any(|r| r == ledger))
+        .collect();
+    for action in ["ssm:PutParameter", "ssm:GetParameterHistory"] {
+        assert!(
+            covering
+                .iter()
+                .any(|(actions, _)| actions.iter().any(|a| a == action)),
+            "no kiln_deploy statement allows {action} on {ledger}: {covering:?}"
+        );
+    }
+    // Not every parameter of the app: only the ledger (and the lock) take writes.
+    let writes: Vec<_> = statements("kiln_deploy")
+        .into_iter()
+        .filter(|(actions, _)| actions.iter().any(|a| a == "ssm:PutParameter"))
+        .flat_map(|(_, resources)| resources)
+        .collect();
+    assert!(
+        writes
+            .iter()
+            .all(|r| r.ends_with("/ledger/*") || r.ends_with("/deploy-lock/*")),
+        "{writes:?}"
+    );
 }
 
 #[test]

@@ -21,7 +21,11 @@
 //!
 //! Each command runs as a laptop would run it: `--app demo --dry-run`, no AWS
 //! credentials (so reads become plan entries) and an endpoint where nothing
-//! listens, in a directory that has the repository's packer/, goss/ and ansible/.
+//! listens, in a directory that has the repository's packer/, goss/ and ansible/,
+//! and examples/kiln.toml as its kiln.toml (whose environments the deploys name).
+//!
+//! Then the order of the deploys: staging, then production, each by `--env`, with
+//! the GitHub environment (its protection rules) or a Jenkins `input` in between.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -71,6 +75,94 @@ fn every_pipeline_command_line_is_one_kiln_accepts() {
     );
 }
 
+/// The line number in `origin` (`FILE:LINE`).
+fn line_of(found: &Found) -> usize {
+    found.origin.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// The first command that runs `command` with `--env environment`.
+fn by_env<'f>(found: &'f [Found], command: &str, environment: &str) -> &'f Found {
+    found
+        .iter()
+        .find(|f| {
+            f.args.iter().any(|a| a == command)
+                && f.args
+                    .windows(2)
+                    .any(|w| w[0] == "--env" && w[1] == environment)
+        })
+        .unwrap_or_else(|| panic!("no `kiln {command} --env {environment}` in {found:#?}"))
+}
+
+#[test]
+fn the_jenkinsfile_deploys_staging_then_waits_for_input_then_production() {
+    let path = root().join("Jenkinsfile");
+    let found = jenkins_commands(&path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let staging = line_of(by_env(&found, "deploy", "staging"));
+    let production = line_of(by_env(&found, "deploy", "production"));
+    by_env(&found, "rollback", "production");
+    assert!(
+        staging < production,
+        "staging (line {staging}) deploys first"
+    );
+    let input = (staging..production)
+        .find(|&n| lines[n - 1].trim() == "input {")
+        .unwrap_or_else(|| panic!("no `input {{` between lines {staging} and {production}"));
+    assert!(staging < input && input < production);
+    assert!(
+        !text.contains("--asg"),
+        "the Jenkinsfile names environments, not groups"
+    );
+}
+
+#[test]
+fn the_workflow_deploys_staging_then_production_in_their_github_environments() {
+    let path = root().join(".github/workflows/ami-pipeline.yml");
+    let found = workflow_commands(&path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // A job: a key two spaces in under `jobs:`, up to the next such key.
+    let jobs_at = lines.iter().position(|l| *l == "jobs:").unwrap();
+    let starts: Vec<usize> = (jobs_at + 1..lines.len())
+        .filter(|&i| indentation(lines[i]) == 2 && lines[i].trim_end().ends_with(':'))
+        .collect();
+    let job_of = |line: usize| -> (String, Vec<&str>) {
+        let start = *starts.iter().rev().find(|&&s| s < line).unwrap();
+        let end = starts
+            .iter()
+            .find(|&&s| s > start)
+            .copied()
+            .unwrap_or(lines.len());
+        let name = lines[start].trim().trim_end_matches(':').to_string();
+        (name, lines[start..end].to_vec())
+    };
+    let key = |job: &[&str], key: &str| -> Option<String> {
+        job.iter()
+            .find(|l| indentation(l) == 4 && l.trim_start().starts_with(&format!("{key}:")))
+            .map(|l| l.trim_start()[key.len() + 1..].trim().to_string())
+    };
+    let (staging, staging_job) = job_of(line_of(by_env(&found, "deploy", "staging")));
+    let (production, production_job) = job_of(line_of(by_env(&found, "deploy", "production")));
+    assert_eq!(key(&staging_job, "environment").as_deref(), Some("staging"));
+    assert_eq!(
+        key(&production_job, "environment").as_deref(),
+        Some("production")
+    );
+    let needs = key(&production_job, "needs").unwrap_or_default();
+    assert!(
+        needs
+            .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+            .any(|n| n == staging),
+        "{production} needs {staging}: {needs}"
+    );
+    let (_, rollback_job) = job_of(line_of(by_env(&found, "rollback", "production")));
+    assert_eq!(
+        key(&rollback_job, "environment").as_deref(),
+        Some("production")
+    );
+}
+
 #[test]
 fn a_mistyped_command_or_flag_in_a_pipeline_is_caught() {
     let dir = crate::harness::scratch_dir("pipelines");
@@ -105,6 +197,13 @@ fn check(found: &[Found]) -> Vec<String> {
         for tree in ["packer", "goss", "ansible"] {
             std::os::unix::fs::symlink(root().join(tree), kiln.dir().join(tree)).unwrap();
         }
+        // The repository's kiln.toml is the example's: its [environments] are what
+        // the pipelines' `--env staging` and `--env production` name.
+        std::fs::copy(
+            root().join("examples/kiln.toml"),
+            kiln.dir().join("kiln.toml"),
+        )
+        .unwrap();
         let mut kiln = kiln.args(["--app", "demo", "--dry-run"]);
         for (name, value) in &command.env {
             kiln = kiln.env(name, value);

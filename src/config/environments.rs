@@ -205,3 +205,28 @@ impl Config {
         self.environments.iter().find(|e| &e.channel == channel)
     }
 }
+
+impl Config {
+    /// The environments `kiln status` shows: every `[environments.NAME]`, then the
+    /// single group of `[deploy] asg` as the environment a deploy without `--env`
+    /// is recorded in, unless an environment already has that name or group.
+    pub fn status_environments(&self) -> Vec<Environment> {
+        let mut environments = self.environments.clone();
+        let legacy = deploy::legacy_environment(self);
+        if let Some(asg) = &self.deploy.asg
+            && !environments
+                .iter()
+                .any(|e| e.name == legacy || e.groups.contains(asg))
+        {
+            environments.push(Environment {
+                name: legacy,
+                groups: vec![asg.clone()],
+                after: None,
+                channel: self.channels.production.clone(),
+                regions: Vec::new(),
+                deploy: self.deploy.clone(),
+            });
+        }
+        environments
+    }
+}

@@ -233,6 +233,53 @@ impl Emulator {
         })
     }
 
+    /// Adds a launch template version on `ami` and points the group at it, as a
+    /// person or another tool would (no instance is replaced). Returns the version.
+    pub fn set_group_image(&self, fleet: &Fleet, ami: &str) -> i64 {
+        self.fleet_clients(async |asg, _, ec2| {
+            let version = ec2
+                .create_launch_template_version()
+                .launch_template_id(&fleet.template)
+                .launch_template_data(
+                    RequestLaunchTemplateData::builder()
+                        .image_id(ami)
+                        .instance_type("t3.small".into())
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .launch_template_version()
+                .unwrap()
+                .version_number()
+                .unwrap();
+            asg.update_auto_scaling_group()
+                .auto_scaling_group_name(&fleet.group)
+                .launch_template(
+                    LaunchTemplateSpecification::builder()
+                        .launch_template_id(&fleet.template)
+                        .version(version.to_string())
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            version
+        })
+    }
+
+    /// Sets the group's desired capacity: new instances come from its current version.
+    pub fn set_desired(&self, group: &str, desired: i32) {
+        self.fleet_clients(async |asg, _, _| {
+            asg.set_desired_capacity()
+                .auto_scaling_group_name(group)
+                .desired_capacity(desired)
+                .send()
+                .await
+                .unwrap();
+        })
+    }
+
     /// Names of the groups tagged kiln:blue-green=SERVICE.
     pub fn blue_green_family(&self, service: &str) -> Vec<String> {
         self.fleet_clients(async |asg, _, _| {

@@ -3,6 +3,11 @@
 //! newest base, and revoked or missing images called out.
 //!
 //! Regions are read concurrently; each costs two calls per role (history, images).
+//! Below that, per environment, what its groups actually run and where that
+//! drifted from the ledger (see `fleet`).
+
+mod fleet;
+mod render;
 
 use std::collections::HashMap;
 
@@ -17,6 +22,8 @@ use crate::model::{AmiId, Region, Role, Timestamp, Version};
 use crate::provenance::{Provenance, tag};
 use crate::registry::{Registry, VersionRecord};
 use crate::report::{Outcome, Table, markdown_table};
+
+pub use fleet::{EnvironmentStatus, GroupStatus, InstanceSet, Labelled};
 
 /// One row of the status: what one channel of one role points at in one region.
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +51,7 @@ pub async fn run(ctx: &Context) -> Result<Outcome> {
         .map(|region| ctx.registry(region))
         .collect::<Result<Vec<_>>>()?;
     let entries = gather(registries, channels).await?;
+    let environments = fleet::environments(ctx).await?;
 
     let now = Timestamp::now();
     let mut table = Table::new(vec![
@@ -84,18 +92,25 @@ pub async fn run(ctx: &Context) -> Result<Outcome> {
             note,
         ]);
     }
+    let mut summary = format!(
+        "**kiln status** `{app}`\n\n{}",
+        markdown_table(
+            &["role", "channel", "region", "version", "AMI", "note"],
+            &markdown_rows
+        )
+    );
+    let mut text = table.render(&ctx.ui);
+    for environment in &environments {
+        text.push('\n');
+        text.push_str(&render::text(ctx, environment));
+        summary.push_str(&render::markdown(environment));
+    }
     Ok(Outcome {
         failure: None,
-        text: table.render(&ctx.ui),
-        json: json!({ "app": app, "entries": entries }),
+        text,
+        json: json!({ "app": app, "entries": entries, "environments": environments }),
         step_outputs: Vec::new(),
-        summary: Some(format!(
-            "**kiln status** `{app}`\n\n{}",
-            markdown_table(
-                &["role", "channel", "region", "version", "AMI", "note"],
-                &markdown_rows
-            )
-        )),
+        summary: Some(summary),
         ..Outcome::default()
     })
 }
