@@ -137,9 +137,15 @@ fn deploy_and_rollback_call_only_what_the_deploy_policy_allows() {
     ] {
         calls(kiln().args(["--app", &app]).args(args), &mut called);
     }
-    // What the deploy role reads to see what it deployed: the ledger and the
-    // groups' drift (status reads launch template versions and instances).
-    for args in [vec!["history", "--deploys"], vec!["status"]] {
+    // An environment's deploy and its rollback from the ledger; what the deploy
+    // role reads to see what it deployed: the ledger and the groups' drift
+    // (status reads launch template versions and instances).
+    for args in [
+        vec!["deploy", "--env", "production", "--force", "app:1"],
+        vec!["rollback", "--env", "production"],
+        vec!["history", "--deploys"],
+        vec!["status"],
+    ] {
         calls(
             kiln()
                 .args(["--app", &app, "--config"])

@@ -25,14 +25,28 @@ const RETIRED: &str = tag::RETIRED;
 pub async fn run(d: &Deployment<'_>, named: &Group) -> Result<(Versions, Convergence)> {
     let (ctx, rollout) = (d.ctx, d.rollout);
     let region = d.region();
-    let live = live(d, named).await?;
+    let family = family(d).await?;
+    let live = serving(&family, named);
     let versions = template::prepare(d, &live).await?;
     let stamp: String = Timestamp::now()
         .rfc3339()
         .chars()
         .filter(char::is_ascii_digit)
         .collect();
-    let name = GroupName::from_aws(format!("{}-{stamp}", rollout.group));
+    // Two rollouts within a second (a deploy, then its rollback): the second gets a suffix.
+    let taken = |name: &str| family.iter().any(|g| g.name.as_str() == name);
+    let base = format!("{}-{stamp}", rollout.group);
+    let name = (1..)
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|name| !taken(name))
+        .map(GroupName::from_aws)
+        .expect("an unused name");
     let mut tags = live
         .tags
         .iter()
@@ -104,11 +118,15 @@ pub async fn run(d: &Deployment<'_>, named: &Group) -> Result<(Versions, Converg
 
 /// The group of this service that serves now: the one tagged live, else the named one.
 pub async fn live(d: &Deployment<'_>, named: &Group) -> Result<Group> {
-    let family = family(d).await?;
-    Ok(family
-        .into_iter()
+    Ok(serving(&family(d).await?, named))
+}
+
+fn serving(family: &[Group], named: &Group) -> Group {
+    family
+        .iter()
         .find(|g| g.tags.get(LIVE).is_some_and(|v| v == "true"))
-        .unwrap_or_else(|| named.clone()))
+        .cloned()
+        .unwrap_or_else(|| named.clone())
 }
 
 /// The groups of this service: the live one and the retired ones kept.
