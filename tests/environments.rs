@@ -57,6 +57,18 @@ impl Team {
         kiln().arg("--config").arg(&self.config).args(args).run()
     }
 
+    /// `history --deploys --env ENV` as JSON: the records, newest first.
+    fn ledger(&self, env: &str) -> Vec<serde_json::Value> {
+        let json = self
+            .kiln(["--output", "json", "history", "--deploys", "--env", env])
+            .ok()
+            .json();
+        json["environments"][0]["records"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
     fn label(&self, channel: &str) -> Option<i64> {
         emulator()
             .history(&format!("/kiln/{}/app", self.app))
@@ -136,19 +148,8 @@ fn staging_then_production_with_the_after_gate_the_ledger_and_a_failing_group() 
     assert_eq!(t.label("production"), Some(2));
 
     // The ledger: one record per deploy, what each group ran before and after.
-    let ledger = t
-        .kiln([
-            "--output",
-            "json",
-            "history",
-            "--deploys",
-            "--env",
-            "production",
-        ])
-        .ok()
-        .json();
-    let records = ledger["environments"][0]["records"].as_array().unwrap();
-    assert_eq!(records.len(), 1, "{ledger}");
+    let records = t.ledger("production");
+    assert_eq!(records.len(), 1, "{records:?}");
     let record = &records[0];
     assert_eq!(record["outcome"], "deployed");
     assert_eq!(record["reference"], "app:staging");
@@ -164,18 +165,7 @@ fn staging_then_production_with_the_after_gate_the_ledger_and_a_failing_group() 
     assert_eq!(raw.len(), 2, "a start and an end record");
 
     // What ran where: when staging's deploy ended (before production's), and now.
-    let staging = t
-        .kiln([
-            "--output",
-            "json",
-            "history",
-            "--deploys",
-            "--env",
-            "staging",
-        ])
-        .ok()
-        .json();
-    let before = staging["environments"][0]["records"][0]["ended"]
+    let before = t.ledger("staging")[0]["ended"]
         .as_str()
         .unwrap()
         .to_string();
@@ -217,21 +207,7 @@ fn staging_then_production_with_the_after_gate_the_ledger_and_a_failing_group() 
     assert_eq!(runs(&t.web).1, vec![v2.clone(); 2]);
     assert_eq!(runs(&t.worker).1, vec![v2.clone(); 2]);
     assert_eq!(t.label("production"), Some(2), "production did not move");
-    let ledger = t
-        .kiln([
-            "--output",
-            "json",
-            "history",
-            "--deploys",
-            "--env",
-            "production",
-        ])
-        .ok()
-        .json();
-    assert_eq!(
-        ledger["environments"][0]["records"][0]["outcome"],
-        "failed-rolled-back"
-    );
+    assert_eq!(t.ledger("production")[0]["outcome"], "failed-rolled-back");
 }
 
 #[test]
@@ -265,18 +241,7 @@ fn rollback_after_the_first_deploy_onto_a_fleet_kiln_never_deployed() {
         None,
         "production labels no image: the fleet runs one the registry does not hold"
     );
-    let ledger = t
-        .kiln([
-            "--output",
-            "json",
-            "history",
-            "--deploys",
-            "--env",
-            "production",
-        ])
-        .ok()
-        .json();
-    let records = ledger["environments"][0]["records"].as_array().unwrap();
+    let records = t.ledger("production");
     assert_eq!(records[0]["command"], "rollback");
     assert_eq!(records[0]["outcome"], "rolled-back");
     assert_eq!(records[0]["undoes"], records[1]["id"]);
@@ -418,4 +383,50 @@ fn blue_green_to_two_groups_named_with_asg_then_rollback_from_the_ledger() {
         assert_eq!(emulator().group(&serving).unwrap().version, "1");
         assert_eq!(emulator().images_in_group(&serving), vec![v1.clone(); 2]);
     }
+}
+
+#[test]
+fn a_base_image_deployed_directly_rolls_back_and_the_production_channel_can_be_renamed() {
+    let app = unique_app("env-base");
+    let v1 = emulator().create_image(&format!("{app}-base-v1"), &[]);
+    let v2 = emulator().create_image(&format!("{app}-base-v2"), &[]);
+    for ami in [&v1, &v2] {
+        kiln_ok(["--app", &app, "publish", "base", ami]);
+    }
+    let fleet = emulator().fleet(&app, &v1, 2);
+    // A team that calls its production channel `live`.
+    let run = |args: &[&str]| {
+        kiln()
+            .env("KILN_CHANNEL_PRODUCTION", "live")
+            .args(["--app", &app])
+            .args(args)
+            .run()
+            .ok()
+    };
+    let flags = [
+        "--asg",
+        &fleet.group,
+        "--min-healthy",
+        "50%",
+        "--batch-size",
+        "1",
+    ];
+    let mut deploy = vec!["deploy", "base:2", "--force"];
+    deploy.extend(flags);
+    run(&deploy);
+    assert_eq!(run(&["resolve", "base:live"]).stdout.trim(), v2);
+    let mut rollback = vec!["rollback"];
+    rollback.extend(flags);
+    let back = run(&rollback);
+    assert_eq!(
+        back.stdout,
+        format!(
+            "rollback: {} runs {v1} (base:1) (launch template {} version 1); live -> base:1\n",
+            fleet.group, fleet.template
+        )
+    );
+    assert_eq!(
+        emulator().images_in_group(&fleet.group),
+        vec![v1.clone(); 2]
+    );
 }

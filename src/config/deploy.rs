@@ -142,6 +142,17 @@ pub struct Fleet {
     pub whole: bool,
 }
 
+impl Fleet {
+    /// The groups, as messages list them: `web, worker`.
+    pub fn group_names(&self) -> String {
+        self.groups
+            .iter()
+            .map(|g| g.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// The environment a deploy without `--env` is recorded as: the production channel's name.
 pub(super) fn legacy_environment(config: &Config) -> String {
     config.channels.production.to_string()

@@ -15,25 +15,7 @@ impl Emulator {
                     .region(aws_sdk_ec2::config::Region::new(region.to_string()))
                     .build(),
             );
-            let out = ec2
-                .describe_images()
-                .owners("self")
-                .filters(
-                    Filter::builder()
-                        .name("name")
-                        .values(format!("*{text}*"))
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-            let mut ids: Vec<String> = out
-                .images()
-                .iter()
-                .filter_map(|i| i.image_id().map(str::to_string))
-                .collect();
-            ids.sort();
-            ids
+            named(&ec2, &format!("*{text}*")).await
         })
     }
 
@@ -52,27 +34,7 @@ impl Emulator {
     /// This account's images whose name starts with `prefix` (Packer's, tagged by
     /// kiln or not), by id.
     pub fn images_named(&self, prefix: &str) -> Vec<String> {
-        self.block_on(async |ec2, _| {
-            let out = ec2
-                .describe_images()
-                .owners("self")
-                .filters(
-                    Filter::builder()
-                        .name("name")
-                        .values(format!("{prefix}*"))
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-            let mut ids: Vec<String> = out
-                .images()
-                .iter()
-                .filter_map(|i| i.image_id().map(str::to_string))
-                .collect();
-            ids.sort();
-            ids
-        })
+        self.block_on(async |ec2, _| named(&ec2, &format!("{prefix}*")).await)
     }
 
     /// Whether an image is still registered.
@@ -153,4 +115,22 @@ impl Emulator {
                 .unwrap();
         })
     }
+}
+
+/// This account's images whose name matches `pattern` (EC2's wildcards), by id.
+async fn named(ec2: &aws_sdk_ec2::Client, pattern: &str) -> Vec<String> {
+    let out = ec2
+        .describe_images()
+        .owners("self")
+        .filters(Filter::builder().name("name").values(pattern).build())
+        .send()
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = out
+        .images()
+        .iter()
+        .filter_map(|i| i.image_id().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
 }

@@ -60,30 +60,15 @@ pub async fn deploy(ctx: &Context, settings: &DeploySettings) -> Result<Outcome>
             other => other?,
         }
     }
-    let entries = region_entries(ctx, fleet, reference, entry).await?;
-    let rollouts = rollouts(ctx, fleet, &settings.rollout);
-    let deployments = rollouts
-        .iter()
-        .map(|(region, rollout)| {
-            Ok(Deployment {
-                ctx,
-                rollout,
-                region: region.clone(),
-                command: Command::Deploy,
-                registry: ctx.registry(region)?,
-                reference: reference.clone(),
-                entry: entries.get(region).cloned().flatten(),
-                pin: None,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let run = fleet::Run {
+    roll_out_image(
         ctx,
         fleet,
-        command: Command::Deploy,
-        undoes: None,
-    };
-    fleet::run(&run, &deployments).await
+        &settings.rollout,
+        reference,
+        entry,
+        Command::Deploy,
+    )
+    .await
 }
 
 pub async fn rollback(ctx: &Context, settings: &RollbackSettings) -> Result<Outcome> {
@@ -115,17 +100,32 @@ pub async fn rollback(ctx: &Context, settings: &RollbackSettings) -> Result<Outc
         };
         ctx.ui.note(format!(
             "rolling {} back to {} ({was})",
-            fleet
-                .groups
-                .iter()
-                .map(|g| g.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            fleet.group_names(),
             subject(entry)
         ));
     }
+    roll_out_image(
+        ctx,
+        fleet,
+        &settings.rollout,
+        reference,
+        entry,
+        Command::Rollback,
+    )
+    .await
+}
+
+/// REF to every group of the fleet in every region, as one fleet run.
+async fn roll_out_image(
+    ctx: &Context,
+    fleet: &Fleet,
+    rollout: &Rollout,
+    reference: &ImageRef,
+    entry: Option<Entry>,
+    command: Command,
+) -> Result<Outcome> {
     let entries = region_entries(ctx, fleet, reference, entry).await?;
-    let rollouts = rollouts(ctx, fleet, &settings.rollout);
+    let rollouts = rollouts(ctx, fleet, rollout);
     let deployments = rollouts
         .iter()
         .map(|(region, rollout)| {
@@ -133,7 +133,7 @@ pub async fn rollback(ctx: &Context, settings: &RollbackSettings) -> Result<Outc
                 ctx,
                 rollout,
                 region: region.clone(),
-                command: Command::Rollback,
+                command,
                 registry: ctx.registry(region)?,
                 reference: reference.clone(),
                 entry: entries.get(region).cloned().flatten(),
@@ -144,7 +144,7 @@ pub async fn rollback(ctx: &Context, settings: &RollbackSettings) -> Result<Outc
     let run = fleet::Run {
         ctx,
         fleet,
-        command: Command::Rollback,
+        command,
         undoes: None,
     };
     fleet::run(&run, &deployments).await

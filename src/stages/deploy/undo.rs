@@ -38,12 +38,7 @@ pub async fn from_ledger(ctx: &Context, settings: &RollbackSettings) -> Result<O
             detail: format!(
                 "no deploy of {} to {} is recorded in {}",
                 fleet.environment,
-                fleet
-                    .groups
-                    .iter()
-                    .map(|g| g.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                fleet.group_names(),
                 registry.ledger_parameter(&fleet.environment)
             ),
         });
