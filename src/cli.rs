@@ -236,7 +236,7 @@ pub struct RolloutArgs {
     /// The Auto Scaling group [default: [deploy] asg]
     #[arg(long, value_name = "NAME")]
     pub asg: Option<String>,
-    /// rolling, instance-refresh or blue-green [default: rolling]
+    /// rolling, instance-refresh, blue-green or none (update the group, replace nothing) [default: rolling]
     #[arg(long, value_name = "STRATEGY")]
     pub strategy: Option<String>,
     /// Instances replaced at once, a number or a share (rolling) [default: 25%]

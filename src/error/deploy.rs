@@ -19,7 +19,34 @@ pub(super) fn describe(error: &Error) -> Described {
         GroupWithoutTemplate { group } => Described::new(
             exit::FAILED,
             format!("Auto Scaling group {group} does not use a launch template"),
-            "kiln deploys groups that launch from a launch template (not a launch configuration or a mixed instances policy); move the group to a launch template first",
+            "kiln deploys groups that launch from a launch template, directly or through a mixed instances policy; set one on the group first",
+        ),
+        GroupOnLaunchConfiguration {
+            group,
+            configuration,
+            region,
+        } => Described::new(
+            exit::FAILED,
+            format!(
+                "Auto Scaling group {group} launches from launch configuration {configuration}; kiln deploys through launch template versions and changed nothing"
+            ),
+            format!(
+                "move the group to a launch template first: copy the launch configuration to one (EC2 console, Launch configurations, {configuration}, Actions, Copy to launch template), then `aws autoscaling update-auto-scaling-group --auto-scaling-group-name {group} --launch-template LaunchTemplateName=NAME,Version=1 --region {region}`, and deploy again"
+            ),
+        ),
+        TerraformWorkspaceMissing {
+            workspace,
+            dir,
+            available,
+        } => Described::new(
+            exit::USAGE,
+            format!(
+                "the Terraform stack in {dir} has no workspace {workspace} (it has: {})",
+                available.join(", ")
+            ),
+            format!(
+                "create it (`terraform -chdir={dir} workspace new {workspace}`, then apply it once), or name one it has in --terraform-workspace or [deploy] terraform_workspace"
+            ),
         ),
         NotTested {
             subject,

@@ -328,6 +328,19 @@ pub enum Error {
     GroupWithoutTemplate {
         group: String,
     },
+    /// The group launches from a launch configuration: refused before any change.
+    GroupOnLaunchConfiguration {
+        group: String,
+        configuration: String,
+        region: String,
+    },
+    /// `--terraform-workspace NAME` names a workspace the stack does not have.
+    TerraformWorkspaceMissing {
+        workspace: String,
+        dir: String,
+        /// The stack's workspaces, as `terraform workspace list` printed them.
+        available: Vec<String>,
+    },
     /// The image is not on the tested channel and --force was not given.
     NotTested {
         subject: String,
@@ -496,6 +509,8 @@ impl Error {
             NoGroup
             | GroupNotFound { .. }
             | GroupWithoutTemplate { .. }
+            | GroupOnLaunchConfiguration { .. }
+            | TerraformWorkspaceMissing { .. }
             | NotTested { .. }
             | DeployLocked { .. }
             | DeployFailed { .. }

@@ -241,6 +241,16 @@ fn one_of_each() -> Vec<Error> {
             region: s("eu-west-1"),
         },
         Error::GroupWithoutTemplate { group: s("web") },
+        Error::GroupOnLaunchConfiguration {
+            group: s("web"),
+            configuration: s("web-lc"),
+            region: s("eu-west-1"),
+        },
+        Error::TerraformWorkspaceMissing {
+            workspace: s("staging"),
+            dir: s("terraform"),
+            available: vec![s("default")],
+        },
         Error::NotTested {
             subject: s("ami-12345678 (app:1)"),
             channel: s("tested"),
@@ -356,6 +366,8 @@ fn variant(error: &Error) -> &'static str {
         NoGroup => "NoGroup",
         GroupNotFound { .. } => "GroupNotFound",
         GroupWithoutTemplate { .. } => "GroupWithoutTemplate",
+        GroupOnLaunchConfiguration { .. } => "GroupOnLaunchConfiguration",
+        TerraformWorkspaceMissing { .. } => "TerraformWorkspaceMissing",
         NotTested { .. } => "NotTested",
         DeployLocked { .. } => "DeployLocked",
         DeployFailed { .. } => "DeployFailed",
@@ -374,7 +386,7 @@ fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        55,
+        57,
         "one_of_each misses a variant: {covered:?}"
     );
 }

@@ -185,6 +185,7 @@ async fn run(d: &Deployment<'_>) -> Result<Outcome> {
         }
         None => return offline::plan(d).await,
     };
+    template::check_launches_from_template(d, &group)?;
     let run_id = RunId::new();
     let lock = lock::take(d, &run_id).await?;
     let record = github::start(d).await;
@@ -209,7 +210,7 @@ async fn rollout_and_promote(d: &Deployment<'_>, group: &Group) -> Result<Outcom
     let (ctx, rollout) = (d.ctx, d.rollout);
     let (versions, convergence) = match rollout.strategy {
         Strategy::BlueGreen => blue_green::run(d, group).await?,
-        Strategy::Rolling | Strategy::InstanceRefresh => {
+        Strategy::Rolling | Strategy::InstanceRefresh | Strategy::None => {
             let versions = match &rollout.via_terraform {
                 Some(dir) => terraform::apply(d, group, dir).await?,
                 None => template::prepare(d, group).await?,
@@ -217,6 +218,7 @@ async fn rollout_and_promote(d: &Deployment<'_>, group: &Group) -> Result<Outcom
             template::point_new(d, &versions).await?;
             let convergence = match rollout.strategy {
                 Strategy::InstanceRefresh => instance_refresh::run(d, &versions).await?,
+                Strategy::None => Convergence::Converged,
                 _ => rolling::run(d, versions.new).await?,
             };
             (versions, convergence)
@@ -262,6 +264,8 @@ async fn rollout_and_promote(d: &Deployment<'_>, group: &Group) -> Result<Outcom
         (Some(entry), true) => format!("; {production} -> {}:{}", d.reference.role, entry.version),
         _ => String::new(),
     };
+    // `--strategy none`: the group launches the image; its instances are not replaced.
+    let (runs, kept) = template::wording(rollout.strategy, group);
     let mut step_outputs = vec![("asg", rollout.group.to_string())];
     if let Some(new) = versions.new {
         step_outputs.push(("launch-template-version", new.to_string()));
@@ -275,7 +279,7 @@ async fn rollout_and_promote(d: &Deployment<'_>, group: &Group) -> Result<Outcom
     }
     Ok(Outcome {
         summary: Some(format!(
-            "### kiln {command}\n\n`{}` runs `{what}` (launch template `{}` version {new}, {} strategy){}\n",
+            "### kiln {command}\n\n`{}` {runs} `{what}` (launch template `{}` version {new}, {} strategy){}{kept}\n",
             rollout.group,
             versions.template,
             rollout.strategy,
@@ -286,7 +290,7 @@ async fn rollout_and_promote(d: &Deployment<'_>, group: &Group) -> Result<Outcom
             }
         )),
         done: format!(
-            "{command}: {} runs {what} (launch template {} version {new}){moved}\n",
+            "{command}: {} {runs} {what} (launch template {} version {new}){moved}{kept}\n",
             rollout.group, versions.template,
         ),
         json: json!({
@@ -324,6 +328,8 @@ async fn roll_back(d: &Deployment<'_>, versions: &template::Versions) -> Result<
             template::point(d, &versions.template, Some(versions.previous)).await?;
             rolling::run(d, Some(versions.previous)).await?
         }
+        // `none` always converges: nothing to roll back (listed for the compiler).
+        Strategy::None => Convergence::Converged,
     };
     Ok(match convergence {
         Convergence::Converged => RollbackOutcome::Done(versions.previous.to_string()),

@@ -56,6 +56,7 @@ pub async fn apply(d: &Deployment<'_>, group: &Group, dir: &Path) -> Result<Vers
             new: None,
             previous,
             created: true,
+            mixed: group.mixed.clone(),
         });
     };
     if let Some(signal) = finished.interrupted {
@@ -84,6 +85,7 @@ pub async fn apply(d: &Deployment<'_>, group: &Group, dir: &Path) -> Result<Vers
             new: Some(version.number),
             previous,
             created: true,
+            mixed: group.mixed.clone(),
         }),
         other => Err(Error::ToolFailed {
             tool: "terraform".into(),

@@ -1,0 +1,109 @@
+//! `kiln deploy` onto groups in the shapes real fleets have: a mixed instances
+//! policy (the template inside the policy, with instance-type overrides), a group
+//! still on a launch configuration (refused before any change), and
+//! `--strategy none` (the group changes, no instance is replaced).
+
+use crate::harness::groups::{TestedFleet, tested_fleet};
+use crate::harness::{REGION, emulator, kiln, kiln_ok};
+
+#[test]
+fn a_mixed_group_is_deployed_through_its_policy_which_keeps_its_overrides() {
+    let TestedFleet {
+        app, new, fleet, ..
+    } = tested_fleet("deploy-mixed", 2, &[]);
+    emulator().make_mixed(&fleet);
+    let done = kiln_ok([
+        "--app",
+        &app,
+        "deploy",
+        "--asg",
+        &fleet.group,
+        "--batch-size",
+        "1",
+        "--min-healthy",
+        "50%",
+        "--timeout",
+        "2m",
+    ]);
+    assert_eq!(
+        done.stdout,
+        format!(
+            "deploy: {} runs {new} (app:1) (launch template {} version 2); production -> app:1\n",
+            fleet.group, fleet.template
+        )
+    );
+    assert_eq!(
+        emulator().mixed_policy(&fleet.group),
+        Some((
+            "2".to_string(),
+            vec![
+                "t3.small".to_string(),
+                "t3a.small".to_string(),
+                "m5.large".to_string()
+            ],
+            100
+        )),
+        "the policy names the new version and keeps its overrides and distribution"
+    );
+    assert_eq!(emulator().images_in_group(&fleet.group), vec![new; 2]);
+}
+
+#[test]
+fn a_group_on_a_launch_configuration_is_refused_before_any_change() {
+    let TestedFleet { app, fleet, .. } = tested_fleet("deploy-launch-config", 1, &[]);
+    let old = emulator().images_in_group(&fleet.group)[0].clone();
+    let group = format!("{app}-lc");
+    emulator().configuration_group(&group, &old, 1);
+    let run = kiln()
+        .args(["--app", &app, "deploy", "--asg", &group])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with(&format!(
+            "error: Auto Scaling group {group} launches from launch configuration {group}-lc; kiln deploys through launch template versions and changed nothing\n  help: move the group to a launch template first: copy the launch configuration to one (EC2 console, Launch configurations, {group}-lc, Actions, Copy to launch template), then `aws autoscaling update-auto-scaling-group --auto-scaling-group-name {group} --launch-template LaunchTemplateName=NAME,Version=1 --region {REGION}`, and deploy again\n"
+        )),
+        "{}",
+        run.stderr
+    );
+    let seen = emulator().group(&group).unwrap();
+    assert!(seen.tags.is_empty(), "no lock tag: {:?}", seen.tags);
+    assert_eq!(
+        emulator().parameter(&format!("/kiln/{app}/deploy-lock/{group}")),
+        None
+    );
+    assert_eq!(emulator().images_in_group(&group), vec![old]);
+}
+
+#[test]
+fn strategy_none_updates_the_group_and_replaces_no_instance() {
+    let TestedFleet {
+        app, new, fleet, ..
+    } = tested_fleet("deploy-strategy-none", 2, &[]);
+    let before = emulator().group(&fleet.group).unwrap().instances;
+    let old = emulator().images_in_group(&fleet.group);
+    let done = kiln_ok([
+        "--app",
+        &app,
+        "deploy",
+        "--asg",
+        &fleet.group,
+        "--strategy",
+        "none",
+    ]);
+    assert_eq!(
+        done.stdout,
+        format!(
+            "deploy: {} launches {new} (app:1) (launch template {} version 2); production -> app:1; its 2 instances keep running the image they started with until scale-in or a later instance refresh replaces them\n",
+            fleet.group, fleet.template
+        )
+    );
+    let group = emulator().group(&fleet.group).unwrap();
+    assert_eq!(group.version, "2");
+    assert_eq!(group.instances, before, "the same instances, untouched");
+    assert_eq!(emulator().images_in_group(&fleet.group), old);
+    assert_eq!(
+        emulator().template_version(&fleet.template, "2").0,
+        new,
+        "new launches get the new image"
+    );
+}
