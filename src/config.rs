@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 pub use bake::BakeSettings;
 pub use ci::{CiEnv, Env};
-pub use deploy::{DeployConfig, DeploySettings, RollbackSettings, Rollout};
+pub use deploy::{DeployConfig, DeploySettings, RollbackSettings, Rollout, TerraformStack};
 pub use images::{
     HistorySettings, PromoteSettings, PublishSettings, ResolveSettings, RevokeSettings,
     RevokeTarget,

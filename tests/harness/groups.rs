@@ -234,6 +234,32 @@ impl Emulator {
         })
     }
 
+    /// A group of `size` instances on version 1 of an existing `template` (one
+    /// Terraform made).
+    pub fn group_on_template(&self, name: &str, template: &str, size: i32) {
+        self.fleet_clients(async |asg, _, ec2| {
+            let subnet = ec2.describe_subnets().send().await.unwrap().subnets()[0]
+                .subnet_id()
+                .unwrap()
+                .to_string();
+            asg.create_auto_scaling_group()
+                .auto_scaling_group_name(name)
+                .launch_template(
+                    LaunchTemplateSpecification::builder()
+                        .launch_template_id(template)
+                        .version("1")
+                        .build(),
+                )
+                .min_size(size)
+                .max_size(size * 2)
+                .desired_capacity(size)
+                .vpc_zone_identifier(subnet)
+                .send()
+                .await
+                .unwrap();
+        })
+    }
+
     pub fn group(&self, name: &str) -> Option<SeenGroup> {
         self.fleet_clients(async |asg, _, _| {
             let out = asg
