@@ -1,7 +1,10 @@
 //! `kiln deploy` onto groups in the shapes real fleets have: a mixed instances
 //! policy (the template inside the policy, with instance-type overrides), a group
 //! still on a launch configuration (refused before any change), and
-//! `--strategy none` (the group changes, no instance is replaced).
+//! `--strategy none` (the group changes, no instance is replaced); and what an
+//! interrupted deploy says it left.
+
+use std::time::{Duration, Instant};
 
 use crate::harness::groups::{TestedFleet, tested_fleet};
 use crate::harness::{REGION, emulator, kiln, kiln_ok};
@@ -105,5 +108,59 @@ fn strategy_none_updates_the_group_and_replaces_no_instance() {
         emulator().template_version(&fleet.template, "2").0,
         new,
         "new launches get the new image"
+    );
+}
+
+#[test]
+fn an_interrupted_deploy_says_what_the_group_launches_and_runs_now() {
+    let TestedFleet {
+        app, new, fleet, ..
+    } = tested_fleet("deploy-interrupt-truth", 4, &[]);
+    let old = emulator().images_in_group(&fleet.group)[0].clone();
+    let child = kiln()
+        .args([
+            "--app",
+            &app,
+            "deploy",
+            "--asg",
+            &fleet.group,
+            "--batch-size",
+            "1",
+            "--min-healthy",
+            "75%",
+        ])
+        .spawn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !emulator()
+        .group(&fleet.group)
+        .unwrap()
+        .instances
+        .iter()
+        .any(|(_, v, _)| v == "2")
+    {
+        assert!(Instant::now() < deadline, "the rollout never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: kill(2) on the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let instances = emulator().group(&fleet.group).unwrap().instances;
+    let on = |version: &str| instances.iter().filter(|(_, v, _)| v == version).count();
+    let (on_new, on_old) = (on("2"), on("1"));
+    assert!(on_new >= 1 && on_new + on_old == 4, "{instances:?}");
+    let mut running = vec![format!("{on_new} on version 2 ({new})")];
+    if on_old > 0 {
+        running.push(format!("{on_old} on version 1 ({old})"));
+    }
+    assert!(
+        stderr.ends_with(&format!(
+            "error: interrupted by SIGTERM during kiln deploy: {group} now launches {template} version 2; its instances: {}\n  help: the channel was not moved; run the same `kiln deploy` again to resume (instances already on the new version stay), or `kiln rollback` to return {group} to the production image\n",
+            running.join(", "),
+            group = fleet.group,
+            template = fleet.template,
+        )),
+        "{stderr}"
     );
 }

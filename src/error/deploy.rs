@@ -34,6 +34,26 @@ pub(super) fn describe(error: &Error) -> Described {
                 "move the group to a launch template first: copy the launch configuration to one (EC2 console, Launch configurations, {configuration}, Actions, Copy to launch template), then `aws autoscaling update-auto-scaling-group --auto-scaling-group-name {group} --launch-template LaunchTemplateName=NAME,Version=1 --region {region}`, and deploy again"
             ),
         ),
+        DeployInterrupted {
+            signal,
+            command,
+            group,
+            launches,
+            running,
+        } => Described::new(
+            exit::INTERRUPTED,
+            format!(
+                "interrupted by {signal} during kiln {command}: {group} now launches {launches}; its instances: {}",
+                running.join(", ")
+            ),
+            if command == "rollback" {
+                "run the same `kiln rollback` again to finish it (instances already on the version it returns to stay)".to_string()
+            } else {
+                format!(
+                    "the channel was not moved; run the same `kiln deploy` again to resume (instances already on the new version stay), or `kiln rollback` to return {group} to the production image"
+                )
+            },
+        ),
         TerraformWorkspaceMissing {
             workspace,
             dir,

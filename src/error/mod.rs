@@ -334,6 +334,17 @@ pub enum Error {
         configuration: String,
         region: String,
     },
+    /// A deploy or rollback stopped by a signal, with what the group is left on.
+    DeployInterrupted {
+        signal: String,
+        /// `deploy` or `rollback`.
+        command: String,
+        group: String,
+        /// `TEMPLATE version N`: what the group launches now.
+        launches: String,
+        /// Its instances by version and image, e.g. `2 on version 5 (ami-…)`.
+        running: Vec<String>,
+    },
     /// `--terraform-workspace NAME` names a workspace the stack does not have.
     TerraformWorkspaceMissing {
         workspace: String,
@@ -511,6 +522,7 @@ impl Error {
             | GroupWithoutTemplate { .. }
             | GroupOnLaunchConfiguration { .. }
             | TerraformWorkspaceMissing { .. }
+            | DeployInterrupted { .. }
             | NotTested { .. }
             | DeployLocked { .. }
             | DeployFailed { .. }

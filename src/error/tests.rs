@@ -246,6 +246,13 @@ fn one_of_each() -> Vec<Error> {
             configuration: s("web-lc"),
             region: s("eu-west-1"),
         },
+        Error::DeployInterrupted {
+            signal: s("SIGTERM"),
+            command: s("deploy"),
+            group: s("web"),
+            launches: s("lt-0abc version 5"),
+            running: vec![s("1 on version 5 (ami-new)"), s("3 on version 4 (ami-old)")],
+        },
         Error::TerraformWorkspaceMissing {
             workspace: s("staging"),
             dir: s("terraform"),
@@ -368,6 +375,7 @@ fn variant(error: &Error) -> &'static str {
         GroupWithoutTemplate { .. } => "GroupWithoutTemplate",
         GroupOnLaunchConfiguration { .. } => "GroupOnLaunchConfiguration",
         TerraformWorkspaceMissing { .. } => "TerraformWorkspaceMissing",
+        DeployInterrupted { .. } => "DeployInterrupted",
         NotTested { .. } => "NotTested",
         DeployLocked { .. } => "DeployLocked",
         DeployFailed { .. } => "DeployFailed",
@@ -386,7 +394,7 @@ fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        57,
+        58,
         "one_of_each misses a variant: {covered:?}"
     );
 }

@@ -35,6 +35,7 @@ use crate::registry::{Entry, Registry};
 use crate::report::Outcome;
 
 use deployment::{Command, Convergence, Deployment, subject, tested_gate};
+pub use watch::explain_interruption;
 
 pub async fn deploy(ctx: &Context, settings: &DeploySettings) -> Result<Outcome> {
     let rollout = &settings.rollout;
