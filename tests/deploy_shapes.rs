@@ -164,3 +164,32 @@ fn an_interrupted_deploy_says_what_the_group_launches_and_runs_now() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_failed_deploy_left_in_place_says_how_many_instances_run_which_version() {
+    let TestedFleet { app, fleet, .. } =
+        tested_fleet("deploy-fail-truth", 4, &[("emulator:health", "unhealthy")]);
+    let run = kiln()
+        .args([
+            "--app",
+            &app,
+            "deploy",
+            "--asg",
+            &fleet.group,
+            "--batch-size",
+            "2",
+            "--timeout",
+            "5s",
+            "--no-rollback",
+        ])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    // 90% of 4 must stay healthy: kiln added 2 on the new version before removing any.
+    assert!(
+        run.stderr.contains(
+            "; when it stopped, the group had 2 on version 2, 4 on version 1; not rolled back (--no-rollback)\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}
