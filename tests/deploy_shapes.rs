@@ -49,6 +49,29 @@ fn a_mixed_group_is_deployed_through_its_policy_which_keeps_its_overrides() {
         "the policy names the new version and keeps its overrides and distribution"
     );
     assert_eq!(emulator().images_in_group(&fleet.group), vec![new; 2]);
+
+    // Blue-green would make a new group from a bare template: refused, nothing changed.
+    let refused = kiln()
+        .args([
+            "--app",
+            &app,
+            "deploy",
+            "--asg",
+            &fleet.group,
+            "--strategy",
+            "blue-green",
+        ])
+        .run();
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.ends_with(&format!(
+            "error: Auto Scaling group {} launches through a mixed instances policy, which a blue-green deploy would not carry to the new group\n  help: deploy it with --strategy rolling or instance-refresh (both keep its overrides and On-Demand/Spot mix)\n",
+            fleet.group
+        )),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(emulator().latest_template_version(&fleet.template), 2);
 }
 
 #[test]

@@ -34,6 +34,13 @@ pub(super) fn describe(error: &Error) -> Described {
                 "move the group to a launch template first: copy the launch configuration to one (EC2 console, Launch configurations, {configuration}, Actions, Copy to launch template), then `aws autoscaling update-auto-scaling-group --auto-scaling-group-name {group} --launch-template LaunchTemplateName=NAME,Version=1 --region {region}`, and deploy again"
             ),
         ),
+        BlueGreenMixedGroup { group } => Described::new(
+            exit::USAGE,
+            format!(
+                "Auto Scaling group {group} launches through a mixed instances policy, which a blue-green deploy would not carry to the new group"
+            ),
+            "deploy it with --strategy rolling or instance-refresh (both keep its overrides and On-Demand/Spot mix)",
+        ),
         DeployInterrupted {
             signal,
             command,

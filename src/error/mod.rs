@@ -334,6 +334,11 @@ pub enum Error {
         configuration: String,
         region: String,
     },
+    /// Blue-green makes a new group from a bare launch template: a mixed group's
+    /// policy (overrides, Spot mix) would be lost, so it is refused.
+    BlueGreenMixedGroup {
+        group: String,
+    },
     /// A deploy or rollback stopped by a signal, with what the group is left on.
     DeployInterrupted {
         signal: String,
@@ -523,6 +528,7 @@ impl Error {
             | GroupOnLaunchConfiguration { .. }
             | TerraformWorkspaceMissing { .. }
             | DeployInterrupted { .. }
+            | BlueGreenMixedGroup { .. }
             | NotTested { .. }
             | DeployLocked { .. }
             | DeployFailed { .. }

@@ -246,6 +246,7 @@ fn one_of_each() -> Vec<Error> {
             configuration: s("web-lc"),
             region: s("eu-west-1"),
         },
+        Error::BlueGreenMixedGroup { group: s("web") },
         Error::DeployInterrupted {
             signal: s("SIGTERM"),
             command: s("deploy"),
@@ -376,6 +377,7 @@ fn variant(error: &Error) -> &'static str {
         GroupOnLaunchConfiguration { .. } => "GroupOnLaunchConfiguration",
         TerraformWorkspaceMissing { .. } => "TerraformWorkspaceMissing",
         DeployInterrupted { .. } => "DeployInterrupted",
+        BlueGreenMixedGroup { .. } => "BlueGreenMixedGroup",
         NotTested { .. } => "NotTested",
         DeployLocked { .. } => "DeployLocked",
         DeployFailed { .. } => "DeployFailed",
@@ -394,7 +396,7 @@ fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        58,
+        59,
         "one_of_each misses a variant: {covered:?}"
     );
 }

@@ -48,9 +48,15 @@ pub fn wording(strategy: crate::model::Strategy, group: &Group) -> (&'static str
     )
 }
 
-/// Refuses a group kiln cannot version (a launch configuration, no template)
-/// before the lock or any other change.
+/// Refuses a group kiln cannot version (a launch configuration, no template), or
+/// a mixed group blue-green would strip of its policy, before the lock or any
+/// other change.
 pub fn check_launches_from_template(d: &Deployment<'_>, group: &Group) -> Result<()> {
+    if group.mixed.is_some() && d.rollout.strategy == crate::model::Strategy::BlueGreen {
+        return Err(Error::BlueGreenMixedGroup {
+            group: group.name.to_string(),
+        });
+    }
     if group.template.is_some() {
         return Ok(());
     }
