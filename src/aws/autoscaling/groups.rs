@@ -133,7 +133,9 @@ impl AutoScaling {
             // Read in the change itself, so the policy sent back is the one the
             // group has at this moment.
             request = match self.group(name).await?.and_then(|g| g.mixed) {
-                Some(policy) => request.mixed_instances_policy(with_version(policy, id, version)),
+                Some(policy) => {
+                    request.mixed_instances_policy(super::mixed::with_version(policy, id, version))
+                }
                 None => request.launch_template(template_spec(id, version)),
             };
         }
@@ -277,27 +279,6 @@ fn tag(group: &GroupName, key: &str, value: &str) -> Tag {
         .key(key)
         .value(value)
         .propagate_at_launch(false)
-        .build()
-}
-
-/// `policy` with its launch template pinned to `version` of `template`; the
-/// overrides and the instances distribution stay as they are.
-pub(super) fn with_version(
-    policy: MixedInstancesPolicy,
-    template: &LaunchTemplateId,
-    version: i64,
-) -> MixedInstancesPolicy {
-    let launch = policy
-        .launch_template
-        .clone()
-        .unwrap_or_else(|| aws_sdk_autoscaling::types::LaunchTemplate::builder().build());
-    let launch = aws_sdk_autoscaling::types::LaunchTemplate::builder()
-        .launch_template_specification(template_spec(template, version))
-        .set_overrides(launch.overrides)
-        .build();
-    MixedInstancesPolicy::builder()
-        .launch_template(launch)
-        .set_instances_distribution(policy.instances_distribution)
         .build()
 }
 

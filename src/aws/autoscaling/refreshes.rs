@@ -78,7 +78,7 @@ impl AutoScaling {
     pub async fn start_refresh(&self, name: &GroupName, spec: &RefreshSpec) -> Result<String> {
         let desired = match spec.mixed.clone() {
             Some(policy) => DesiredConfiguration::builder().mixed_instances_policy(
-                super::groups::with_version(policy, &spec.template, spec.version),
+                super::mixed::with_version(policy, &spec.template, spec.version),
             ),
             None => DesiredConfiguration::builder()
                 .launch_template(template_spec(&spec.template, spec.version)),
