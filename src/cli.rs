@@ -211,11 +211,21 @@ pub struct DeployArgs {
     pub force: bool,
     /// Let terraform make the launch template version: `terraform` runs
     /// `terraform apply -auto-approve -var ami_id=AMI` in [deploy] terraform_dir
+    /// (the variable: --terraform-var)
     #[arg(long, value_name = "DRIVER")]
     pub via: Option<String>,
     /// The Terraform stack for --via terraform [default: [deploy] terraform_dir, else terraform]
     #[arg(long, value_name = "DIR", requires = "via")]
     pub terraform_dir: Option<std::path::PathBuf>,
+    /// The stack's variable that receives the AMI id [default: [deploy] terraform_var, else ami_id]
+    #[arg(long, value_name = "NAME", requires = "via")]
+    pub terraform_var: Option<String>,
+    /// A .tfvars file for the apply, in the stack or relative to here (repeatable, in order) [default: [deploy] terraform_var_file]
+    #[arg(long, value_name = "PATH", requires = "via")]
+    pub terraform_var_file: Vec<std::path::PathBuf>,
+    /// The Terraform workspace to apply in; it must exist [default: [deploy] terraform_workspace]
+    #[arg(long, value_name = "NAME", requires = "via")]
+    pub terraform_workspace: Option<String>,
     #[command(flatten)]
     pub rollout: RolloutArgs,
 }
@@ -239,7 +249,7 @@ pub struct RolloutArgs {
     /// The Auto Scaling group, repeatable; with --env, some of its groups [default: [deploy] asg]
     #[arg(long, value_name = "NAME")]
     pub asg: Vec<String>,
-    /// rolling, instance-refresh or blue-green [default: rolling]
+    /// rolling, instance-refresh, blue-green or none (update the group, replace nothing) [default: rolling]
     #[arg(long, value_name = "STRATEGY")]
     pub strategy: Option<String>,
     /// Instances replaced at once, a number or a share (rolling) [default: 25%]

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use bake::BakeSettings;
 pub use ci::{CiEnv, Env};
-pub use deploy::{DeployConfig, DeploySettings, Fleet, RollbackSettings, Rollout};
+pub use deploy::{DeployConfig, DeploySettings, Fleet, RollbackSettings, Rollout, TerraformStack};
 pub use environments::Environment;
 pub use images::{
     DeploysSettings, HistorySettings, PromoteSettings, PublishSettings, ResolveSettings,

@@ -262,7 +262,7 @@ pub struct DeployedImage {
     pub version: Version,
     pub region: Region,
     pub app: AppName,
-    /// How it is rolled out: `rolling`, `instance-refresh` or `blue-green`.
+    /// How it is rolled out: `rolling`, `instance-refresh`, `blue-green` or `none`.
     pub strategy: String,
 }
 

@@ -75,7 +75,8 @@ pub fn run(cli: Cli) -> Result<()> {
             Err(Error::Offline) => Ok(report::Outcome::default()),
             other => other,
         };
-        let mut outcome = ctx.teardown.finish(&ctx.effects, result).await?;
+        let result = ctx.teardown.finish(&ctx.effects, result).await;
+        let mut outcome = stages::deploy::explain_interruption(&ctx, &settings, result).await?;
         outcome.changes = ctx.effects.changes();
         report::emit(outcome, output, &ctx.effects.plan(), &ui)
     })

@@ -14,6 +14,7 @@ mod config_file;
 mod demo;
 mod deploy;
 mod deploy_github;
+mod deploy_shapes;
 mod deploy_terraform;
 mod dry_run;
 mod environments;

@@ -22,6 +22,9 @@ pub(super) const KEYS: &[&str] = &[
     "terraform_dir",
     "launch_template",
     "target_groups",
+    "terraform_var",
+    "terraform_var_file",
+    "terraform_workspace",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,12 @@ pub struct DeployConfig {
     pub keep_old: u32,
     /// `--via terraform`: the directory with the stack.
     pub terraform_dir: PathBuf,
+    /// `--via terraform`: the variable that receives the AMI id.
+    pub terraform_var: String,
+    /// `--via terraform`: `-var-file`s, in order (one string or a list).
+    pub terraform_var_files: Vec<PathBuf>,
+    /// `--via terraform`: the workspace to apply in; `None`: the stack's selected one.
+    pub terraform_workspace: Option<String>,
 }
 
 impl Default for DeployConfig {
@@ -50,6 +59,9 @@ impl Default for DeployConfig {
             timeout: Span::minutes(30),
             keep_old: 1,
             terraform_dir: PathBuf::from("terraform"),
+            terraform_var: "ami_id".into(),
+            terraform_var_files: Vec::new(),
+            terraform_workspace: None,
         }
     }
 }
@@ -93,6 +105,27 @@ pub(super) fn overlay(
                     .ok_or_else(|| file.wrong_type(&key, value, "a whole number such as 1"))?
             }
             "terraform_dir" => deploy.terraform_dir = file.relative(file.string(&key, value)?),
+            "terraform_var" => deploy.terraform_var = file.parse(&key, value, terraform_name)?,
+            "terraform_var_file" => {
+                let expected = "a .tfvars path or a list of them, e.g. [\"prod.tfvars\"]";
+                let items = match value {
+                    toml::Value::String(_) => vec![value],
+                    toml::Value::Array(items) => items.iter().collect(),
+                    _ => return Err(file.wrong_type(&key, value, expected)),
+                };
+                deploy.terraform_var_files = items
+                    .into_iter()
+                    .map(|item| {
+                        let text = item
+                            .as_str()
+                            .ok_or_else(|| file.wrong_type(&key, value, expected))?;
+                        Ok(file.relative(text))
+                    })
+                    .collect::<Result<_>>()?;
+            }
+            "terraform_workspace" => {
+                deploy.terraform_workspace = Some(file.parse(&key, value, terraform_name)?)
+            }
             // Read from the group itself; accepted so the Terraform stack's
             // `kiln_toml` output can be pasted as it is.
             "launch_template" | "target_groups" => {}
@@ -100,6 +133,40 @@ pub(super) fn overlay(
         }
     }
     Ok(deploy)
+}
+
+/// A Terraform variable or workspace name: letters, digits, `_` and `-`, not
+/// starting with a digit or `-` (what `-var NAME=…` and `workspace` accept).
+fn terraform_name(value: &str, source: &Source) -> Result<String> {
+    let first_ok = value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if first_ok
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Ok(value.to_string());
+    }
+    Err(Error::InvalidValue {
+        source: source.clone(),
+        value: value.to_string(),
+        expected: "a Terraform name: letters, digits, `_` and `-`, starting with a letter or `_`"
+            .into(),
+    })
+}
+
+/// `--via terraform`: where the stack is and how kiln hands it the AMI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerraformStack {
+    pub dir: PathBuf,
+    /// The variable that receives the AMI id (`-var NAME=AMI`).
+    pub var: String,
+    /// `-var-file`s, in order, each an existing file.
+    pub var_files: Vec<PathBuf>,
+    /// The workspace to apply in (TF_WORKSPACE); it must exist.
+    pub workspace: Option<String>,
 }
 
 /// `kiln deploy`: the image, where it goes and how it rolls out.
@@ -263,8 +330,8 @@ pub struct Rollout {
     pub environment: String,
     /// Where to record a GitHub Deployment, if anywhere.
     pub github: Option<Arc<GithubTarget>>,
-    /// `--via terraform`: the stack's directory; Terraform makes the version.
-    pub via_terraform: Option<PathBuf>,
+    /// `--via terraform`: the stack; Terraform makes the version.
+    pub via_terraform: Option<TerraformStack>,
 }
 
 /// `kiln deploy`'s settings: the rollout's, then `--via`, then REF.
@@ -274,11 +341,7 @@ pub(super) fn deploy(args: &DeployArgs, config: &Config) -> Result<DeploySetting
     let rollout = match args.via.as_deref() {
         None => rollout,
         Some("terraform") => Rollout {
-            via_terraform: Some(
-                args.terraform_dir
-                    .clone()
-                    .unwrap_or_else(|| keys.terraform_dir.clone()),
-            ),
+            via_terraform: Some(terraform_stack(args, keys)?),
             ..rollout
         },
         Some(other) => {
@@ -304,6 +367,68 @@ pub(super) fn deploy(args: &DeployArgs, config: &Config) -> Result<DeploySetting
         force: args.force,
         fleet,
         rollout,
+    })
+}
+
+/// `--via terraform`'s flags over `[deploy]`'s terraform keys. Var files on the
+/// command line are relative to where kiln runs, in kiln.toml to the file; both
+/// are handed to Terraform (which runs in the stack) as absolute paths.
+fn terraform_stack(args: &DeployArgs, file: &DeployConfig) -> Result<TerraformStack> {
+    let var = flag_or(
+        args.terraform_var.as_deref(),
+        "--terraform-var",
+        terraform_name,
+        file.terraform_var.clone(),
+    )?;
+    let workspace = flag_or(
+        args.terraform_workspace.as_deref(),
+        "--terraform-workspace",
+        |v, s| terraform_name(v, s).map(Some),
+        file.terraform_workspace.clone(),
+    )?;
+    let dir = args
+        .terraform_dir
+        .clone()
+        .unwrap_or_else(|| file.terraform_dir.clone());
+    // kiln.toml's are relative to it already; a flag's is the stack's file when
+    // the stack has it (as `terraform apply -var-file` in the stack reads it),
+    // else one relative to where kiln runs.
+    let (files, source) = if args.terraform_var_file.is_empty() {
+        let source = Source::File {
+            path: PathBuf::from("kiln.toml"),
+            key: "deploy.terraform_var_file".into(),
+        };
+        (file.terraform_var_files.clone(), source)
+    } else {
+        let source = Source::Flag("--terraform-var-file");
+        let files = args
+            .terraform_var_file
+            .iter()
+            .map(|p| match dir.join(p) {
+                in_stack if p.is_relative() && in_stack.is_file() => in_stack,
+                _ => p.clone(),
+            })
+            .collect();
+        (files, source)
+    };
+    let var_files = files
+        .into_iter()
+        .map(|path| {
+            std::path::absolute(&path)
+                .ok()
+                .filter(|p| p.is_file())
+                .ok_or_else(|| Error::InvalidValue {
+                    source: source.clone(),
+                    value: path.display().to_string(),
+                    expected: "an existing .tfvars file (in the stack, or relative to here)".into(),
+                })
+        })
+        .collect::<Result<_>>()?;
+    Ok(TerraformStack {
+        dir,
+        var,
+        var_files,
+        workspace,
     })
 }
 

@@ -125,10 +125,60 @@ mod tests {
             panic!("not a deploy");
         };
         assert_eq!(deploy.reference.to_string(), "app:qa");
+        let stack = deploy.rollout.via_terraform.unwrap();
+        assert_eq!(stack.dir, Path::new("infra"));
         assert_eq!(
-            deploy.rollout.via_terraform.as_deref(),
-            Some(Path::new("infra"))
+            (stack.var.as_str(), stack.var_files.len(), stack.workspace),
+            ("ami_id", 0, None),
+            "the AMI goes to var.ami_id, in the stack's selected workspace"
         );
+    }
+
+    #[test]
+    fn terraform_var_var_files_and_workspace_from_flags_over_the_file() {
+        let dir = std::env::temp_dir().join(format!("kiln-tfvars-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["common.tfvars", "prod.tfvars"] {
+            std::fs::write(dir.join(name), "instance_type = \"t3.small\"\n").unwrap();
+        }
+        let stack = |line: &str, file: &str| match settings_of(line, file, &[]) {
+            Ok(Settings::Deploy(deploy)) => Ok(deploy.rollout.via_terraform.unwrap()),
+            Ok(other) => panic!("not a deploy: {other:?}"),
+            Err(err) => Err(err.to_string()),
+        };
+        let file = format!(
+            "[deploy]\nasg = \"shop\"\nterraform_var = \"image_id\"\nterraform_workspace = \"staging\"\nterraform_var_file = [\"{0}/common.tfvars\", \"{0}/prod.tfvars\"]\n",
+            dir.display()
+        );
+        let from_file = stack("kiln deploy --via terraform", &file).unwrap();
+        assert_eq!(from_file.var, "image_id");
+        assert_eq!(from_file.workspace.as_deref(), Some("staging"));
+        assert_eq!(
+            from_file.var_files,
+            [dir.join("common.tfvars"), dir.join("prod.tfvars")]
+        );
+        let line = format!(
+            "kiln deploy --via terraform --terraform-var app_ami --terraform-workspace production --terraform-var-file {}",
+            dir.join("prod.tfvars").display()
+        );
+        let from_flags = stack(&line, &file).unwrap();
+        assert_eq!(from_flags.var, "app_ami");
+        assert_eq!(from_flags.workspace.as_deref(), Some("production"));
+        assert_eq!(from_flags.var_files, [dir.join("prod.tfvars")]);
+        let single = "[deploy]\nasg = \"shop\"\nterraform_var_file = \"missing.tfvars\"\n";
+        assert_eq!(
+            stack("kiln deploy --via terraform", single).unwrap_err(),
+            "invalid value `missing.tfvars` in kiln.toml: key `deploy.terraform_var_file`: expected an existing .tfvars file (in the stack, or relative to here)"
+        );
+        assert_eq!(
+            stack(
+                "kiln deploy --via terraform --terraform-var 1ami",
+                "[deploy]\nasg = \"shop\"\n"
+            )
+            .unwrap_err(),
+            "invalid value `1ami` in --terraform-var: expected a Terraform name: letters, digits, `_` and `-`, starting with a letter or `_`"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

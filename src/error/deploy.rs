@@ -79,7 +79,61 @@ pub(super) fn describe(error: &Error) -> Described {
         GroupWithoutTemplate { group } => Described::new(
             exit::FAILED,
             format!("Auto Scaling group {group} does not use a launch template"),
-            "kiln deploys groups that launch from a launch template (not a launch configuration or a mixed instances policy); move the group to a launch template first",
+            "kiln deploys groups that launch from a launch template, directly or through a mixed instances policy; set one on the group first",
+        ),
+        GroupOnLaunchConfiguration {
+            group,
+            configuration,
+            region,
+        } => Described::new(
+            exit::FAILED,
+            format!(
+                "Auto Scaling group {group} launches from launch configuration {configuration}; kiln deploys through launch template versions and changed nothing"
+            ),
+            format!(
+                "move the group to a launch template first: copy the launch configuration to one (EC2 console, Launch configurations, {configuration}, Actions, Copy to launch template), then `aws autoscaling update-auto-scaling-group --auto-scaling-group-name {group} --launch-template LaunchTemplateName=NAME,Version=1 --region {region}`, and deploy again"
+            ),
+        ),
+        BlueGreenMixedGroup { group } => Described::new(
+            exit::USAGE,
+            format!(
+                "Auto Scaling group {group} launches through a mixed instances policy, which a blue-green deploy would not carry to the new group"
+            ),
+            "deploy it with --strategy rolling or instance-refresh (both keep its overrides and On-Demand/Spot mix)",
+        ),
+        DeployInterrupted {
+            signal,
+            command,
+            group,
+            launches,
+            running,
+        } => Described::new(
+            exit::INTERRUPTED,
+            format!(
+                "interrupted by {signal} during kiln {command}: {group} now launches {launches}; its instances: {}",
+                running.join(", ")
+            ),
+            if command == "rollback" {
+                "run the same `kiln rollback` again to finish it (instances already on the version it returns to stay)".to_string()
+            } else {
+                format!(
+                    "the channel was not moved; run the same `kiln deploy` again to resume (instances already on the new version stay), or `kiln rollback` to return {group} to the production image"
+                )
+            },
+        ),
+        TerraformWorkspaceMissing {
+            workspace,
+            dir,
+            available,
+        } => Described::new(
+            exit::USAGE,
+            format!(
+                "the Terraform stack in {dir} has no workspace {workspace} (it has: {})",
+                available.join(", ")
+            ),
+            format!(
+                "create it (`terraform -chdir={dir} workspace new {workspace}`, then apply it once), or name one it has in --terraform-workspace or [deploy] terraform_workspace"
+            ),
         ),
         NotTested {
             subject,

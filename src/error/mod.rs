@@ -360,6 +360,35 @@ pub enum Error {
     GroupWithoutTemplate {
         group: String,
     },
+    /// The group launches from a launch configuration: refused before any change.
+    GroupOnLaunchConfiguration {
+        group: String,
+        configuration: String,
+        region: String,
+    },
+    /// Blue-green makes a new group from a bare launch template: a mixed group's
+    /// policy (overrides, Spot mix) would be lost, so it is refused.
+    BlueGreenMixedGroup {
+        group: String,
+    },
+    /// A deploy or rollback stopped by a signal, with what the group is left on.
+    DeployInterrupted {
+        signal: String,
+        /// `deploy` or `rollback`.
+        command: String,
+        group: String,
+        /// `TEMPLATE version N`: what the group launches now.
+        launches: String,
+        /// Its instances by version and image, e.g. `2 on version 5 (ami-…)`.
+        running: Vec<String>,
+    },
+    /// `--terraform-workspace NAME` names a workspace the stack does not have.
+    TerraformWorkspaceMissing {
+        workspace: String,
+        dir: String,
+        /// The stack's workspaces, as `terraform workspace list` printed them.
+        available: Vec<String>,
+    },
     /// The image is not on the tested channel and --force was not given.
     NotTested {
         subject: String,
@@ -533,6 +562,10 @@ impl Error {
             | RollbackIncomplete { .. }
             | GroupNotFound { .. }
             | GroupWithoutTemplate { .. }
+            | GroupOnLaunchConfiguration { .. }
+            | TerraformWorkspaceMissing { .. }
+            | DeployInterrupted { .. }
+            | BlueGreenMixedGroup { .. }
             | NotTested { .. }
             | DeployLocked { .. }
             | DeployFailed { .. }

@@ -268,6 +268,24 @@ fn one_of_each() -> Vec<Error> {
             region: s("eu-west-1"),
         },
         Error::GroupWithoutTemplate { group: s("web") },
+        Error::GroupOnLaunchConfiguration {
+            group: s("web"),
+            configuration: s("web-lc"),
+            region: s("eu-west-1"),
+        },
+        Error::BlueGreenMixedGroup { group: s("web") },
+        Error::DeployInterrupted {
+            signal: s("SIGTERM"),
+            command: s("deploy"),
+            group: s("web"),
+            launches: s("lt-0abc version 5"),
+            running: vec![s("1 on version 5 (ami-new)"), s("3 on version 4 (ami-old)")],
+        },
+        Error::TerraformWorkspaceMissing {
+            workspace: s("staging"),
+            dir: s("terraform"),
+            available: vec![s("default")],
+        },
         Error::NotTested {
             subject: s("ami-12345678 (app:1)"),
             channel: s("tested"),
@@ -388,6 +406,10 @@ fn variant(error: &Error) -> &'static str {
         RollbackIncomplete { .. } => "RollbackIncomplete",
         GroupNotFound { .. } => "GroupNotFound",
         GroupWithoutTemplate { .. } => "GroupWithoutTemplate",
+        GroupOnLaunchConfiguration { .. } => "GroupOnLaunchConfiguration",
+        TerraformWorkspaceMissing { .. } => "TerraformWorkspaceMissing",
+        DeployInterrupted { .. } => "DeployInterrupted",
+        BlueGreenMixedGroup { .. } => "BlueGreenMixedGroup",
         NotTested { .. } => "NotTested",
         DeployLocked { .. } => "DeployLocked",
         DeployFailed { .. } => "DeployFailed",
@@ -406,7 +428,7 @@ fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        60,
+        64,
         "one_of_each misses a variant: {covered:?}"
     );
 }

@@ -17,6 +17,9 @@ pub enum Strategy {
     InstanceRefresh,
     /// A new group beside the old one; traffic moves when it is healthy.
     BlueGreen,
+    /// The launch template version and the group change; no instance is replaced
+    /// (scale-in or a later refresh does it).
+    None,
 }
 
 impl Strategy {
@@ -25,10 +28,11 @@ impl Strategy {
             "rolling" => Ok(Self::Rolling),
             "instance-refresh" => Ok(Self::InstanceRefresh),
             "blue-green" => Ok(Self::BlueGreen),
+            "none" => Ok(Self::None),
             _ => Err(super::invalid(
                 source,
                 value,
-                "`rolling`, `instance-refresh` or `blue-green`",
+                "`rolling`, `instance-refresh`, `blue-green` or `none`",
             )),
         }
     }
@@ -40,6 +44,7 @@ impl fmt::Display for Strategy {
             Self::Rolling => "rolling",
             Self::InstanceRefresh => "instance-refresh",
             Self::BlueGreen => "blue-green",
+            Self::None => "none",
         })
     }
 }
@@ -137,7 +142,12 @@ mod tests {
             Strategy::parse("canary", &Source::Flag("--strategy"))
                 .unwrap_err()
                 .to_string(),
-            "invalid value `canary` in --strategy: expected `rolling`, `instance-refresh` or `blue-green`"
+            "invalid value `canary` in --strategy: expected `rolling`, `instance-refresh`, `blue-green` or `none`"
         );
+        assert_eq!(
+            Strategy::parse("none", &Source::Flag("--strategy")).unwrap(),
+            Strategy::None
+        );
+        assert_eq!(Strategy::None.to_string(), "none");
     }
 }

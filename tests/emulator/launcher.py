@@ -25,6 +25,11 @@ AWS rather than as moto 5.2.5 does:
 Auto Scaling and ELBv2 get these fixes, so `kiln deploy` sees a rollout as on AWS:
 - an instance of a group reports the launch template version it was launched from
   (moto reports the template's default version for every instance);
+- UpdateAutoScalingGroup without LaunchTemplate, LaunchConfigurationName or
+  MixedInstancesPolicy (a capacity change) keeps the group's mixed instances policy,
+  as AWS leaves every property a request does not name (moto drops the policy, and
+  the group then reports no launch template at all); naming LaunchTemplate still
+  replaces the policy, as on AWS;
 - an instance that leaves a group (terminated, detached) leaves the group's target
   groups (moto keeps it there, healthy, forever);
 - an instance launched from an image tagged `emulator:health=unhealthy` never
@@ -187,6 +192,36 @@ def patch_auto_scaling() -> None:
 
     asg.InstanceState.__init__ = remember_version
     asg.InstanceState.launch_template = property(launch_template)
+
+    original_update = asg.FakeAutoScalingGroup.update
+
+    def update(self, *args, **kwargs):
+        names = (
+            "availability_zones", "desired_capacity", "max_size", "min_size",
+            "launch_config_name", "launch_template", "vpc_zone_identifier",
+            "health_check_period", "health_check_type",
+            "new_instances_protected_from_scale_in", "mixed_instances_policy",
+        )
+        given = dict(zip(names, args))
+        given.update(kwargs)
+        if (
+            not given.get("mixed_instances_policy")
+            and not given.get("launch_template")
+            and not given.get("launch_config_name")
+        ):
+            kept = self.mixed_instances_policy
+            if kept:
+                # Named once, by id: moto refuses a spec with both id and name.
+                kept = dict(kept)
+                kept["LaunchTemplate"] = dict(kept["LaunchTemplate"])
+                spec = dict(kept["LaunchTemplate"]["LaunchTemplateSpecification"])
+                if spec.get("LaunchTemplateId"):
+                    spec.pop("LaunchTemplateName", None)
+                kept["LaunchTemplate"]["LaunchTemplateSpecification"] = spec
+            given["mixed_instances_policy"] = kept
+        return original_update(self, **given)
+
+    asg.FakeAutoScalingGroup.update = update
 
     original_detach = asg.AutoScalingBackend.detach_instances
 

@@ -122,6 +122,144 @@ impl Emulator {
         })
     }
 
+    /// Moves the fleet's group onto a mixed instances policy on its template's
+    /// version 1, in the shape teams write them: instance-type overrides and an
+    /// On-Demand/Spot distribution (all On-Demand here: moto launches Spot shares
+    /// short).
+    pub fn make_mixed(&self, fleet: &Fleet) {
+        use aws_sdk_autoscaling::types::{
+            InstancesDistribution, LaunchTemplate, LaunchTemplateOverrides, MixedInstancesPolicy,
+        };
+        self.fleet_clients(async |asg, _, _| {
+            let policy = MixedInstancesPolicy::builder()
+                .launch_template(
+                    LaunchTemplate::builder()
+                        .launch_template_specification(
+                            LaunchTemplateSpecification::builder()
+                                .launch_template_id(&fleet.template)
+                                .version("1")
+                                .build(),
+                        )
+                        .overrides(
+                            LaunchTemplateOverrides::builder()
+                                .instance_type("t3.small")
+                                .build(),
+                        )
+                        .overrides(
+                            LaunchTemplateOverrides::builder()
+                                .instance_type("t3a.small")
+                                .build(),
+                        )
+                        .overrides(
+                            LaunchTemplateOverrides::builder()
+                                .instance_type("m5.large")
+                                .weighted_capacity("2")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .instances_distribution(
+                    InstancesDistribution::builder()
+                        .on_demand_base_capacity(0)
+                        .on_demand_percentage_above_base_capacity(100)
+                        .spot_allocation_strategy("price-capacity-optimized")
+                        .build(),
+                )
+                .build();
+            asg.update_auto_scaling_group()
+                .auto_scaling_group_name(&fleet.group)
+                .mixed_instances_policy(policy)
+                .send()
+                .await
+                .unwrap();
+        })
+    }
+
+    /// The group's mixed instances policy: (template version, override instance
+    /// types, On-Demand share above base); `None` without one.
+    pub fn mixed_policy(&self, group: &str) -> Option<(String, Vec<String>, i32)> {
+        self.fleet_clients(async |asg, _, _| {
+            let out = asg
+                .describe_auto_scaling_groups()
+                .auto_scaling_group_names(group)
+                .send()
+                .await
+                .unwrap();
+            let policy = out.auto_scaling_groups()[0].mixed_instances_policy()?;
+            let launch = policy.launch_template()?;
+            Some((
+                launch
+                    .launch_template_specification()
+                    .and_then(|s| s.version())
+                    .unwrap_or_default()
+                    .to_string(),
+                launch
+                    .overrides()
+                    .iter()
+                    .filter_map(|o| o.instance_type().map(str::to_string))
+                    .collect(),
+                policy
+                    .instances_distribution()
+                    .and_then(|d| d.on_demand_percentage_above_base_capacity())
+                    .unwrap_or_default(),
+            ))
+        })
+    }
+
+    /// A group of `size` instances on launch configuration `name` (image `ami`),
+    /// the older shape kiln refuses.
+    pub fn configuration_group(&self, name: &str, ami: &str, size: i32) {
+        self.fleet_clients(async |asg, _, ec2| {
+            let subnet = ec2.describe_subnets().send().await.unwrap().subnets()[0]
+                .subnet_id()
+                .unwrap()
+                .to_string();
+            asg.create_launch_configuration()
+                .launch_configuration_name(format!("{name}-lc"))
+                .image_id(ami)
+                .instance_type("t3.small")
+                .send()
+                .await
+                .unwrap();
+            asg.create_auto_scaling_group()
+                .auto_scaling_group_name(name)
+                .launch_configuration_name(format!("{name}-lc"))
+                .min_size(size)
+                .max_size(size)
+                .desired_capacity(size)
+                .vpc_zone_identifier(subnet)
+                .send()
+                .await
+                .unwrap();
+        })
+    }
+
+    /// A group of `size` instances on version 1 of an existing `template` (one
+    /// Terraform made).
+    pub fn group_on_template(&self, name: &str, template: &str, size: i32) {
+        self.fleet_clients(async |asg, _, ec2| {
+            let subnet = ec2.describe_subnets().send().await.unwrap().subnets()[0]
+                .subnet_id()
+                .unwrap()
+                .to_string();
+            asg.create_auto_scaling_group()
+                .auto_scaling_group_name(name)
+                .launch_template(
+                    LaunchTemplateSpecification::builder()
+                        .launch_template_id(template)
+                        .version("1")
+                        .build(),
+                )
+                .min_size(size)
+                .max_size(size * 2)
+                .desired_capacity(size)
+                .vpc_zone_identifier(subnet)
+                .send()
+                .await
+                .unwrap();
+        })
+    }
+
     pub fn group(&self, name: &str) -> Option<SeenGroup> {
         self.fleet_clients(async |asg, _, _| {
             let out = asg

@@ -4,10 +4,17 @@
 //!
 //! A group is read with one DescribeAutoScalingGroups call that lists its
 //! instances and the launch template version each was launched from.
+//!
+//! A group launches from a launch template directly, or through a mixed
+//! instances policy (the template in `LaunchTemplate.LaunchTemplateSpecification`,
+//! beside instance-type overrides and the On-Demand/Spot distribution), or from a
+//! launch configuration. Setting a version keeps the group's shape: a mixed group
+//! gets its whole policy back with only the version changed (a bare
+//! `LaunchTemplate` would replace the policy and drop its overrides and Spot mix).
 
 use std::collections::BTreeMap;
 
-use aws_sdk_autoscaling::types::Tag;
+use aws_sdk_autoscaling::types::{MixedInstancesPolicy, Tag};
 
 use super::{AutoScaling, template_spec};
 use crate::aws::{classify, error_code};
@@ -18,8 +25,13 @@ use crate::model::{GroupName, InstanceId, LaunchTemplateId, TargetGroupArn};
 #[derive(Debug, Clone)]
 pub struct Group {
     pub name: GroupName,
-    /// The launch template and the version string the group is set to.
+    /// The launch template and the version string the group is set to (for a
+    /// mixed group, its policy's template).
     pub template: Option<(LaunchTemplateId, String)>,
+    /// The group's mixed instances policy, as AWS returned it.
+    pub mixed: Option<MixedInstancesPolicy>,
+    /// The launch configuration the group launches from, when it has one.
+    pub launch_configuration: Option<String>,
     pub desired: i32,
     pub min: i32,
     pub max: i32,
@@ -118,7 +130,14 @@ impl AutoScaling {
             .update_auto_scaling_group()
             .auto_scaling_group_name(name.as_str());
         if let Some((id, version)) = template {
-            request = request.launch_template(template_spec(id, version));
+            // Read in the change itself, so the policy sent back is the one the
+            // group has at this moment.
+            request = match self.group(name).await?.and_then(|g| g.mixed) {
+                Some(policy) => {
+                    request.mixed_instances_policy(super::mixed::with_version(policy, id, version))
+                }
+                None => request.launch_template(template_spec(id, version)),
+            };
         }
         if let Some((min, desired, max)) = capacity {
             request = request
@@ -290,7 +309,13 @@ fn tag(group: &GroupName, key: &str, value: &str) -> Tag {
 }
 
 fn group_from(g: aws_sdk_autoscaling::types::AutoScalingGroup) -> Group {
-    let template = g.launch_template.as_ref().and_then(|t| {
+    let mixed_spec = g
+        .mixed_instances_policy
+        .as_ref()
+        .and_then(|p| p.launch_template.as_ref())
+        .and_then(|t| t.launch_template_specification.as_ref());
+    // A group has one or the other; the policy's is the one it launches from.
+    let template = mixed_spec.or(g.launch_template.as_ref()).and_then(|t| {
         Some((
             LaunchTemplateId::from_aws(t.launch_template_id.clone()?),
             t.version.clone().unwrap_or_else(|| "$Default".into()),
@@ -299,6 +324,8 @@ fn group_from(g: aws_sdk_autoscaling::types::AutoScalingGroup) -> Group {
     Group {
         name: GroupName::from_aws(g.auto_scaling_group_name.unwrap_or_default()),
         template,
+        mixed: g.mixed_instances_policy,
+        launch_configuration: g.launch_configuration_name,
         desired: g.desired_capacity.unwrap_or_default(),
         min: g.min_size.unwrap_or_default(),
         max: g.max_size.unwrap_or_default(),

@@ -3,6 +3,7 @@
 
 mod groups;
 mod launch_configurations;
+mod mixed;
 mod refreshes;
 
 use aws_sdk_autoscaling::Client;

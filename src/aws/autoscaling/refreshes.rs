@@ -40,6 +40,10 @@ pub struct RefreshSpec {
     pub checkpoints: Vec<i32>,
     pub skip_matching: bool,
     pub auto_rollback: bool,
+    /// The group's mixed instances policy, when it has one: the refresh's desired
+    /// configuration is that policy on `version` (its overrides kept).
+    #[serde(skip)]
+    pub mixed: Option<aws_sdk_autoscaling::types::MixedInstancesPolicy>,
 }
 
 impl AutoScaling {
@@ -69,7 +73,16 @@ impl AutoScaling {
             .collect())
     }
 
+    /// Starts a refresh to `spec`'s version; a mixed group's desired configuration
+    /// is its policy with that version (a bare launch template would replace it).
     pub async fn start_refresh(&self, name: &GroupName, spec: &RefreshSpec) -> Result<String> {
+        let desired = match spec.mixed.clone() {
+            Some(policy) => DesiredConfiguration::builder().mixed_instances_policy(
+                super::mixed::with_version(policy, &spec.template, spec.version),
+            ),
+            None => DesiredConfiguration::builder()
+                .launch_template(template_spec(&spec.template, spec.version)),
+        };
         let preferences = RefreshPreferences::builder()
             .min_healthy_percentage(spec.min_healthy_percent)
             .set_max_healthy_percentage(spec.max_healthy_percent)
@@ -84,11 +97,7 @@ impl AutoScaling {
             .client
             .start_instance_refresh()
             .auto_scaling_group_name(name.as_str())
-            .desired_configuration(
-                DesiredConfiguration::builder()
-                    .launch_template(template_spec(&spec.template, spec.version))
-                    .build(),
-            )
+            .desired_configuration(desired.build())
             .preferences(preferences)
             .send()
             .await

@@ -30,6 +30,7 @@ pub async fn run(d: &Deployment<'_>, versions: &Versions) -> Result<Convergence>
         checkpoints: rollout.checkpoints.clone(),
         skip_matching: rollout.skip_matching,
         auto_rollback: rollout.rollback_on_failure,
+        mixed: versions.mixed.clone(),
     };
     let started = d
         .apply(GroupChange::StartRefresh {

@@ -38,6 +38,7 @@ use crate::report::Outcome;
 
 use deployment::{Command, Convergence, Deployment, subject, tested_gate};
 use template::Versions;
+pub use watch::explain_interruption;
 
 pub async fn deploy(ctx: &Context, settings: &DeploySettings) -> Result<Outcome> {
     let fleet = &settings.fleet;
@@ -203,7 +204,7 @@ async fn roll_out(d: &Deployment<'_>, group: &Group) -> Result<(Versions, Conver
     let rollout = d.rollout;
     Ok(match rollout.strategy {
         Strategy::BlueGreen => blue_green::run(d, group).await?,
-        Strategy::Rolling | Strategy::InstanceRefresh => {
+        Strategy::Rolling | Strategy::InstanceRefresh | Strategy::None => {
             let versions = match &rollout.via_terraform {
                 // A rollback to an exact version does not go through Terraform.
                 Some(dir) if d.pin.is_none() => terraform::apply(d, group, dir).await?,
@@ -212,6 +213,7 @@ async fn roll_out(d: &Deployment<'_>, group: &Group) -> Result<(Versions, Conver
             template::point_new(d, &versions).await?;
             let convergence = match rollout.strategy {
                 Strategy::InstanceRefresh => instance_refresh::run(d, &versions).await?,
+                Strategy::None => Convergence::Converged,
                 _ => rolling::run(d, versions.new).await?,
             };
             (versions, convergence)
@@ -236,6 +238,8 @@ async fn roll_back(d: &Deployment<'_>, versions: &Versions) -> Result<RollbackOu
             template::point(d, &versions.template, Some(versions.previous)).await?;
             rolling::run(d, Some(versions.previous)).await?
         }
+        // `none` always converges: nothing to roll back (listed for the compiler).
+        Strategy::None => Convergence::Converged,
     };
     Ok(match convergence {
         Convergence::Converged => RollbackOutcome::Done(versions.previous.to_string()),

@@ -170,5 +170,28 @@ pub fn timeout_detail(snap: &Snapshot, version: i64, rollout: &Rollout) -> Strin
     if !unhealthy.is_empty() {
         detail.push_str(&format!("; not healthy: {}", unhealthy.join(", ")));
     }
+    detail.push_str(&format!("; when it stopped, {}", by_version(snap)));
     detail
+}
+
+/// The group's instances by launch template version, newest first:
+/// `the group had 2 on version 2, 4 on version 1`.
+pub fn by_version(snap: &Snapshot) -> String {
+    let mut counts: std::collections::BTreeMap<Option<i64>, usize> = Default::default();
+    for member in snap.staying() {
+        let version = member.version.as_deref().and_then(|v| v.parse().ok());
+        *counts.entry(version).or_default() += 1;
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .rev()
+        .map(|(version, n)| match version {
+            Some(v) => format!("{n} on version {v}"),
+            None => format!("{n} from no launch template version"),
+        })
+        .collect();
+    if parts.is_empty() {
+        return "the group had no instances".into();
+    }
+    format!("the group had {}", parts.join(", "))
 }

@@ -2,6 +2,10 @@
 //! the image pinned and every other setting of the version the group runs now.
 //! A re-run after an interruption finds the version it made (same image, made by
 //! kiln from the group's previous version) and continues with it.
+//!
+//! A group with a mixed instances policy is versioned the same way: its template
+//! is the policy's, and `aws::autoscaling` sets the version inside the policy. A
+//! group on a launch configuration is refused before anything changes.
 
 use crate::aws::autoscaling::Group;
 use crate::aws::ec2::TemplateVersion;
@@ -21,10 +25,56 @@ pub struct Versions {
     pub previous: i64,
     /// Whether this run created `new` (else it existed: a resumed deploy).
     pub created: bool,
+    /// The group's mixed instances policy, when it launches through one.
+    pub mixed: Option<aws_sdk_autoscaling::types::MixedInstancesPolicy>,
+}
+
+/// How a finished rollout reads: "runs", or for `--strategy none` "launches"
+/// and what the instances still run.
+pub fn wording(strategy: crate::model::Strategy, group: &Group) -> (&'static str, String) {
+    if strategy != crate::model::Strategy::None {
+        return ("runs", String::new());
+    }
+    let count = group.instances.len();
+    let instances = match count {
+        1 => "its 1 instance keeps".to_string(),
+        n => format!("its {n} instances keep"),
+    };
+    (
+        "launches",
+        format!(
+            "; {instances} running the image they started with until scale-in or a later instance refresh replaces them"
+        ),
+    )
+}
+
+/// Refuses a group kiln cannot version (a launch configuration, no template), or
+/// a mixed group blue-green would strip of its policy, before the lock or any
+/// other change.
+pub fn check_launches_from_template(d: &Deployment<'_>, group: &Group) -> Result<()> {
+    if group.mixed.is_some() && d.rollout.strategy == crate::model::Strategy::BlueGreen {
+        return Err(Error::BlueGreenMixedGroup {
+            group: group.name.to_string(),
+        });
+    }
+    if group.template.is_some() {
+        return Ok(());
+    }
+    Err(match &group.launch_configuration {
+        Some(configuration) => Error::GroupOnLaunchConfiguration {
+            group: group.name.to_string(),
+            configuration: configuration.clone(),
+            region: d.region().to_string(),
+        },
+        None => Error::GroupWithoutTemplate {
+            group: group.name.to_string(),
+        },
+    })
 }
 
 /// The group's launch template and the version it is set to now.
 pub async fn current(d: &Deployment<'_>, group: &Group) -> Result<TemplateVersion> {
+    check_launches_from_template(d, group)?;
     let without = || Error::GroupWithoutTemplate {
         group: group.name.to_string(),
     };
@@ -55,6 +105,7 @@ pub async fn prepare(d: &Deployment<'_>, group: &Group) -> Result<Versions> {
             new: Some(pin.version),
             previous: current.number,
             created: false,
+            mixed: group.mixed.clone(),
         });
     }
     // Resuming: the group runs the version kiln rolled out for this image, and the
@@ -74,6 +125,7 @@ pub async fn prepare(d: &Deployment<'_>, group: &Group) -> Result<Versions> {
             new: Some(current.number),
             previous,
             created: false,
+            mixed: group.mixed.clone(),
         });
     }
     let previous = current.number;
@@ -99,6 +151,7 @@ pub async fn prepare(d: &Deployment<'_>, group: &Group) -> Result<Versions> {
         new,
         previous,
         created: true,
+        mixed: group.mixed.clone(),
     })
 }
 

@@ -4,10 +4,18 @@
 //! One snapshot costs one DescribeAutoScalingGroups and one DescribeTargetHealth
 //! per target group, whatever the number of instances: a poll of 400 instances
 //! makes as many calls as a poll of 4.
+//!
+//! It also says what an interrupted deploy or rollback left: after the teardown,
+//! the group is read once more, so the message names the version it launches and
+//! how many instances run which image, not "nothing was changed".
 
 use std::collections::HashMap;
 
+use std::collections::BTreeMap;
+
 use crate::aws::autoscaling::Group;
+use crate::config::Settings;
+use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::model::{GroupName, InstanceId};
 
@@ -93,4 +101,81 @@ pub async fn snapshot(d: &Deployment<'_>, name: &GroupName) -> Result<Snapshot> 
         })
         .collect();
     Ok(Snapshot { group, members })
+}
+
+/// An interrupted deploy or rollback, told as the group is now; any other result,
+/// or a group that cannot be read, as it is.
+pub async fn explain_interruption<T>(
+    ctx: &Context,
+    settings: &Settings,
+    result: Result<T>,
+) -> Result<T> {
+    let (rollout, command) = match settings {
+        Settings::Deploy(s) => (&s.rollout, "deploy"),
+        Settings::Rollback(s) => (&s.rollout, "rollback"),
+        _ => return result,
+    };
+    let signal = match &result {
+        Err(Error::Interrupted { signal, .. }) if !ctx.effects.only_planning() => signal.clone(),
+        _ => return result,
+    };
+    match left_running(ctx, &rollout.group).await {
+        Ok(Some((launches, running))) => Err(Error::DeployInterrupted {
+            signal,
+            command: command.into(),
+            group: rollout.group.to_string(),
+            launches,
+            running,
+        }),
+        _ => result,
+    }
+}
+
+/// What the group launches (`TEMPLATE version N`) and its instances by version
+/// and image (`2 on version 5 (ami-…)`), newest version first.
+async fn left_running(ctx: &Context, name: &GroupName) -> Result<Option<(String, Vec<String>)>> {
+    let region = ctx.region();
+    let what = format!(
+        "autoscaling:DescribeAutoScalingGroups {name} and ec2:DescribeLaunchTemplateVersions of its instances' versions"
+    );
+    ctx.reader()
+        .read(&region, what, |aws| async move {
+            let Some(group) = aws.autoscaling.group(name).await? else {
+                return Ok(None);
+            };
+            let Some((template, set)) = group.template.clone() else {
+                return Ok(None);
+            };
+            let mut counts: BTreeMap<i64, usize> = BTreeMap::new();
+            let mut unknown = 0;
+            for instance in group.instances.iter().filter(|i| {
+                matches!(
+                    i.lifecycle.as_str(),
+                    "InService" | "Pending" | "Pending:Wait" | "Pending:Proceed"
+                )
+            }) {
+                match instance.version.as_deref().and_then(|v| v.parse().ok()) {
+                    Some(v) => *counts.entry(v).or_default() += 1,
+                    None => unknown += 1,
+                }
+            }
+            let mut running = Vec::new();
+            for (version, count) in counts.iter().rev() {
+                let image = aws
+                    .ec2
+                    .template_version(&template, &version.to_string())
+                    .await?
+                    .and_then(|v| v.image)
+                    .map_or("an unknown image".to_string(), |i| i.to_string());
+                running.push(format!("{count} on version {version} ({image})"));
+            }
+            if unknown > 0 {
+                running.push(format!("{unknown} from no launch template version"));
+            }
+            if running.is_empty() {
+                running.push("none running".into());
+            }
+            Ok(Some((format!("{template} version {set}"), running)))
+        })
+        .await
 }

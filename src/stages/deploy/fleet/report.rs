@@ -73,6 +73,9 @@ pub(super) fn report(
     let mut done = String::new();
     let mut summary = format!("### kiln {command}\n\n");
     let mut groups = Vec::new();
+    let single = members.len() == 1;
+    // A single group's line ends with what it keeps running, after the channel.
+    let mut kept_last = String::new();
     for (member, changed) in members.iter().zip(changed) {
         let d = member.d;
         let versions = &changed.versions;
@@ -80,21 +83,26 @@ pub(super) fn report(
             .new
             .map_or("(the new version)".to_string(), |v| v.to_string());
         let subject = d.subject();
+        // `--strategy none`: the group launches the image; its instances are not replaced.
+        let (runs, mut kept) = super::super::template::wording(d.rollout.strategy, &member.group);
+        if single {
+            kept_last = std::mem::take(&mut kept);
+        }
         done.push_str(&format!(
-            "{command}: {} runs {subject} (launch template {} version {new})",
+            "{command}: {} {runs} {subject} (launch template {} version {new}){kept}",
             d.group(),
             versions.template
         ));
-        if members.len() > 1 {
+        if !single {
             done.push('\n');
         }
         summary.push_str(&format!(
-            "`{}` runs `{subject}` (launch template `{}` version {new}, {} strategy)",
+            "`{}` {runs} `{subject}` (launch template `{}` version {new}, {} strategy){kept}",
             d.group(),
             versions.template,
             d.rollout.strategy
         ));
-        if members.len() > 1 {
+        if !single {
             summary.push('\n');
         }
         groups.push(json!({
@@ -111,19 +119,19 @@ pub(super) fn report(
         (Some(entry), true) => format!("{channel} -> {}:{}", first.reference.role, entry.version),
         _ => String::new(),
     };
-    if members.len() == 1 {
+    if single {
         if !moved.is_empty() {
             done.push_str(&format!("; {moved}"));
         }
-        done.push('\n');
+        done.push_str(&format!("{kept_last}\n"));
     } else if !moved.is_empty() {
         done.push_str(&format!("{command}: {moved}\n"));
     }
-    match (promoted, members.len()) {
-        (true, 1) => summary.push_str(&format!("; `{channel}` moved to it\n")),
-        (true, _) => summary.push_str(&format!("\n`{channel}` moved to it\n")),
-        (false, 1) => summary.push('\n'),
-        (false, _) => {}
+    match (promoted, single) {
+        (true, true) => summary.push_str(&format!("; `{channel}` moved to it{kept_last}\n")),
+        (true, false) => summary.push_str(&format!("\n`{channel}` moved to it\n")),
+        (false, true) => summary.push_str(&format!("{kept_last}\n")),
+        (false, false) => {}
     }
     let versions = &changed[0].versions;
     let mut step_outputs = vec![("asg", first.group().to_string())];

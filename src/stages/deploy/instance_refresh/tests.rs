@@ -46,6 +46,7 @@ fn versions() -> Versions {
         new: Some(5),
         previous: 4,
         created: true,
+        mixed: None,
     }
 }
 
@@ -223,4 +224,83 @@ async fn an_interrupted_refresh_is_cancelled_by_the_teardown() {
         .await;
     assert!(matches!(finished, Err(crate::error::Error::NoGroup)));
     assert_eq!(cancel.num_calls(), 1, "the refresh was cancelled");
+}
+
+#[tokio::test]
+async fn a_mixed_group_is_refreshed_to_its_policy_on_the_new_version() {
+    use aws_sdk_autoscaling::types::{
+        InstancesDistribution, LaunchTemplate, LaunchTemplateOverrides,
+        LaunchTemplateSpecification, MixedInstancesPolicy,
+    };
+    let start = mock!(aws_sdk_autoscaling::Client::start_instance_refresh)
+        .match_requests(|r| {
+            let desired = r.desired_configuration().unwrap();
+            let Some(policy) = desired.mixed_instances_policy() else {
+                return false;
+            };
+            let launch = policy.launch_template().unwrap();
+            let spec = launch.launch_template_specification().unwrap();
+            let types: Vec<_> = launch
+                .overrides()
+                .iter()
+                .filter_map(|o| o.instance_type())
+                .collect();
+            desired.launch_template().is_none()
+                && spec.launch_template_id() == Some("lt-0123456789abcdef0")
+                && spec.version() == Some("5")
+                && types == ["m6i.large", "m5.large"]
+                && policy
+                    .instances_distribution()
+                    .and_then(|d| d.spot_allocation_strategy())
+                    == Some("price-capacity-optimized")
+        })
+        .then_output(|| {
+            StartInstanceRefreshOutput::builder()
+                .instance_refresh_id(REFRESH)
+                .build()
+        });
+    let describe = statuses(vec![(InstanceRefreshStatus::Successful, 100)]);
+    let ctx = Context::mocked(mocked::aws(&[], &[], &[&start, &describe], &[])).await;
+    let rollout = rollout(Span::secs(60));
+    let policy = MixedInstancesPolicy::builder()
+        .launch_template(
+            LaunchTemplate::builder()
+                .launch_template_specification(
+                    LaunchTemplateSpecification::builder()
+                        .launch_template_id("lt-0123456789abcdef0")
+                        .launch_template_name("shop")
+                        .version("4")
+                        .build(),
+                )
+                .overrides(
+                    LaunchTemplateOverrides::builder()
+                        .instance_type("m6i.large")
+                        .build(),
+                )
+                .overrides(
+                    LaunchTemplateOverrides::builder()
+                        .instance_type("m5.large")
+                        .build(),
+                )
+                .build(),
+        )
+        .instances_distribution(
+            InstancesDistribution::builder()
+                .on_demand_base_capacity(1)
+                .on_demand_percentage_above_base_capacity(25)
+                .spot_allocation_strategy("price-capacity-optimized")
+                .build(),
+        )
+        .build();
+    let versions = Versions {
+        mixed: Some(policy),
+        ..versions()
+    };
+    let outcome = run(&deployment(&ctx, &rollout), &versions).await.unwrap();
+    assert_eq!(outcome, Convergence::Converged);
+    assert_eq!(
+        start.num_calls(),
+        1,
+        "started with the policy on version 5, overrides and distribution kept"
+    );
 }
