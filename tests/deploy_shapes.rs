@@ -179,7 +179,7 @@ fn an_interrupted_deploy_says_what_the_group_launches_and_runs_now() {
     }
     assert!(
         stderr.ends_with(&format!(
-            "error: interrupted by SIGTERM during kiln deploy: {group} now launches {template} version 2; its instances: {}\n  help: the channel was not moved; run the same `kiln deploy` again to resume (instances already on the new version stay), or `kiln rollback` to return {group} to the production image\n",
+            "error: interrupted by SIGTERM during kiln deploy: {group} now launches {template} version 2; its instances: {}\n  help: the channel was not moved; run the same `kiln deploy` again to resume (instances already on the new version stay), or `kiln rollback` (with the same --env or --asg) to return {group} to what it ran before\n",
             running.join(", "),
             group = fleet.group,
             template = fleet.template,

@@ -160,6 +160,22 @@ fn staging_then_production_with_the_after_gate_the_ledger_and_a_failing_group() 
     assert_eq!(record["groups"][1]["after"]["version"], 2);
     assert_eq!(record["channels"][0]["before"], 1);
     assert_eq!(record["channels"][0]["after"], 2);
+    // Status agrees with the ledger: both groups run what the deploy left, no drift.
+    let status = t.kiln(["--output", "json", "status"]).ok().json();
+    let production = status["environments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["environment"] == "production")
+        .unwrap()
+        .clone();
+    for group in production["groups"].as_array().unwrap() {
+        assert_eq!(group["launches"], 2, "{group}");
+        assert_eq!(group["ami_id"], v2, "{group}");
+        assert_eq!(group["mixed"], false, "{group}");
+        assert_eq!(group["changed_outside_kiln"], false, "{group}");
+    }
+    assert_eq!(production["labelled"][0]["ami_id"], v2);
     // Readable without kiln: every version of the parameter is one record.
     let raw = emulator().history(&format!("/kiln/{}/ledger/production", t.app));
     assert_eq!(raw.len(), 2, "a start and an end record");

@@ -117,7 +117,7 @@ pub(super) fn describe(error: &Error) -> Described {
                 "run the same `kiln rollback` again to finish it (instances already on the version it returns to stay)".to_string()
             } else {
                 format!(
-                    "the channel was not moved; run the same `kiln deploy` again to resume (instances already on the new version stay), or `kiln rollback` to return {group} to the production image"
+                    "the channel was not moved; run the same `kiln deploy` again to resume (instances already on the new version stay), or `kiln rollback` (with the same --env or --asg) to return {group} to what it ran before"
                 )
             },
         ),

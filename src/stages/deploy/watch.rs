@@ -110,24 +110,38 @@ pub async fn explain_interruption<T>(
     settings: &Settings,
     result: Result<T>,
 ) -> Result<T> {
-    let (rollout, command) = match settings {
-        Settings::Deploy(s) => (&s.rollout, "deploy"),
-        Settings::Rollback(s) => (&s.rollout, "rollback"),
+    let (fleet, command) = match settings {
+        Settings::Deploy(s) => (&s.fleet, "deploy"),
+        Settings::Rollback(s) => (&s.fleet, "rollback"),
         _ => return result,
     };
     let signal = match &result {
         Err(Error::Interrupted { signal, .. }) if !ctx.effects.only_planning() => signal.clone(),
         _ => return result,
     };
-    match left_running(ctx, &rollout.group).await {
-        Ok(Some((launches, running))) => Err(Error::DeployInterrupted {
+    // Groups roll out one after another: the one caught halfway is the one with
+    // instances on several versions; else the first.
+    let mut told = None;
+    for group in &fleet.groups {
+        if let Ok(Some((launches, running))) = left_running(ctx, group).await {
+            let halfway = running.len() > 1;
+            if told.is_none() || halfway {
+                told = Some((group, launches, running));
+            }
+            if halfway {
+                break;
+            }
+        }
+    }
+    match told {
+        Some((group, launches, running)) => Err(Error::DeployInterrupted {
             signal,
             command: command.into(),
-            group: rollout.group.to_string(),
+            group: group.to_string(),
             launches,
             running,
         }),
-        _ => result,
+        None => result,
     }
 }
 
