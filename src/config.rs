@@ -12,6 +12,7 @@ mod bake;
 mod ci;
 mod deploy;
 mod environments;
+mod fleet;
 mod images;
 mod network;
 mod prune;
@@ -22,8 +23,9 @@ use std::path::{Path, PathBuf};
 
 pub use bake::BakeSettings;
 pub use ci::{CiEnv, Env};
-pub use deploy::{DeployConfig, DeploySettings, Fleet, RollbackSettings, Rollout, TerraformStack};
+pub use deploy::{DeployConfig, DeploySettings, RollbackSettings, Rollout, TerraformStack};
 pub use environments::Environment;
+pub use fleet::Fleet;
 pub use images::{
     DeploysSettings, HistorySettings, PromoteSettings, PublishSettings, ResolveSettings,
     RevokeSettings, RevokeTarget,

@@ -212,7 +212,7 @@ impl Config {
     /// is recorded in, unless an environment already has that name or group.
     pub fn status_environments(&self) -> Vec<Environment> {
         let mut environments = self.environments.clone();
-        let legacy = deploy::legacy_environment(self);
+        let legacy = super::fleet::legacy_environment(self);
         if let Some(asg) = &self.deploy.asg
             && !environments
                 .iter()

@@ -75,13 +75,13 @@ pub struct DeploysSettings {
 pub(super) fn deploys(args: &HistoryArgs, config: &Config) -> Result<DeploysSettings> {
     let environments = match &args.env {
         Some(name) => {
-            let legacy = super::deploy::legacy_environment(config);
+            let legacy = super::fleet::legacy_environment(config);
             if name != &legacy {
                 config.environment(name, Source::Flag("--env"))?;
             }
             vec![name.clone()]
         }
-        None => super::deploy::environment_names(config),
+        None => super::fleet::environment_names(config),
     };
     let at = args
         .at
