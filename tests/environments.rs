@@ -261,6 +261,10 @@ fn rollback_after_the_first_deploy_onto_a_fleet_kiln_never_deployed() {
     assert_eq!(records[0]["command"], "rollback");
     assert_eq!(records[0]["outcome"], "rolled-back");
     assert_eq!(records[0]["undoes"], records[1]["id"]);
+    assert_eq!(
+        records[0]["reference"],
+        format!("{by_hand} (not in the registry)")
+    );
 }
 
 #[test]

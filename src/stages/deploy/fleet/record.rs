@@ -106,7 +106,11 @@ pub(super) fn start_record(
         environment: run.fleet.environment.clone(),
         command: run.command.as_str().to_string(),
         outcome: Ended::InProgress,
-        reference: first.reference.to_string(),
+        // A rollback to an image the registry does not hold has no reference: its AMI.
+        reference: match (&first.entry, &first.pin) {
+            (None, Some(_)) => first.subject(),
+            _ => first.reference.to_string(),
+        },
         role: first.reference.role,
         version: first.entry.as_ref().map(|e| e.version),
         ami_id: first
