@@ -301,3 +301,6 @@ async fn check_back(d: &Deployment<'_>, versions: &Versions) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
