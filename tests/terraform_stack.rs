@@ -187,9 +187,14 @@ fn the_reference_stack_applies_takes_kiln_deploys_without_drift_and_is_destroyed
         .arg(&stack.dir)
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // Terraform's output streamed under kiln's prefix, as it comes.
     assert!(
         run.stderr
-            .contains("Apply complete! Resources: 0 added, 1 changed, 0 destroyed."),
+            .contains("s] aws_launch_template.app: Modifying... [id=")
+            && run
+                .stderr
+                .contains("s] Apply complete! Resources: 0 added, 1 changed, 0 destroyed.\n")
+            && run.stderr.contains("terraform | ["),
         "{}",
         run.stderr
     );
