@@ -132,6 +132,8 @@ fn resolved(app: &str) -> String {
 #[test]
 fn the_reference_stack_applies_takes_kiln_deploys_without_drift_and_is_destroyed() {
     let started = Instant::now();
+    // Before anything else: no Terraform or no provider fails saying what to install.
+    terraform::mirror();
     let app = unique_app("tfs").replace('_', "-");
     let first = published(&app, 1, "first");
     let stack = Stack::new(&app, &first);

@@ -20,17 +20,22 @@ const MIRRORS: [&str; 3] = [
 /// what to install.
 pub fn mirror() -> PathBuf {
     assert_installed();
-    let found = std::env::var_os("KILN_TF_MIRROR")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(MIRRORS.iter().map(PathBuf::from))
-        .find(|p| p.join("registry.terraform.io/hashicorp/aws").is_dir());
+    // $KILN_TF_MIRROR, when set, is the only place looked at.
+    let places: Vec<PathBuf> = match std::env::var_os("KILN_TF_MIRROR") {
+        Some(set) => vec![PathBuf::from(set)],
+        None => MIRRORS.iter().map(PathBuf::from).collect(),
+    };
+    let found = places
+        .iter()
+        .find(|p| p.join("registry.terraform.io/hashicorp/aws").is_dir())
+        .cloned();
     found.unwrap_or_else(|| {
         panic!(
             "the Terraform tests need the hashicorp/aws provider in a filesystem mirror: \
-             none of {MIRRORS:?} (or $KILN_TF_MIRROR) holds registry.terraform.io/hashicorp/aws/; \
+             none of {places:?} holds registry.terraform.io/hashicorp/aws/ \
+             (set $KILN_TF_MIRROR to the folder that does, or \
              install it with `terraform providers mirror /opt/tf-plugins` in a directory \
-             whose configuration requires hashicorp/aws ~> 5.0"
+             whose configuration requires hashicorp/aws ~> 5.0)"
         )
     })
 }
