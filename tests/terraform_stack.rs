@@ -162,6 +162,12 @@ fn the_reference_stack_applies_takes_kiln_deploys_without_drift_and_is_destroyed
         ])
         .run();
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        format!(
+            "deploy: {group} runs {second} (app:2) (launch template {template} version 2); production -> app:2\n"
+        )
+    );
     assert_eq!(emulator().group(&group).unwrap().version, "2");
     assert_eq!(emulator().template_version(&template, "2").0, second);
     assert_eq!(emulator().images_in_group(&group), vec![second.clone(); 2]);
@@ -199,6 +205,14 @@ fn the_reference_stack_applies_takes_kiln_deploys_without_drift_and_is_destroyed
             && run.stderr.contains("terraform | ["),
         "{}",
         run.stderr
+    );
+    // kiln names the AMI the version pins, whatever description Terraform copied
+    // onto it (the stack ignores descriptions: they are kiln's previous one).
+    assert_eq!(
+        run.stdout,
+        format!(
+            "deploy: {group} runs {third} (app:3) (launch template {template} version 3); production -> app:3\n"
+        )
     );
     let seen = emulator().group(&group).unwrap();
     assert_eq!(seen.version, "3", "the version Terraform made");
