@@ -177,7 +177,14 @@ resource "aws_launch_template" "app" {
   tags = { Name = local.name }
 
   lifecycle {
-    # kiln writes its own version descriptions (what it deployed, from which run).
+    # kiln writes its own version descriptions (what it deployed, from which run), and
+    # the provider reads the description of the newest version, which after a deploy is
+    # kiln's. Ignored, so a plan after a deploy shows no change; the price: a version
+    # Terraform makes later (`kiln deploy --via terraform`) carries that description of
+    # kiln's previous version, naming its AMI. Descriptions are for people only: kiln
+    # never reads them (a resumed deploy goes by the group's kiln:rollout-version and
+    # kiln:rollback-version tags and the image the version pins). A version's AMI is
+    # its ImageId.
     ignore_changes = [description]
   }
 }
@@ -236,9 +243,16 @@ resource "aws_autoscaling_group" "app" {
   }
 
   lifecycle {
-    # kiln owns these two: deploy points the group at a new launch template version,
-    # scaling (kiln's batches, scaling policies, people) moves the desired capacity.
-    # Ignoring them is what lets `terraform apply` and `kiln deploy` never fight.
-    ignore_changes = [launch_template[0].version, desired_capacity]
+    # kiln owns the version and the capacity: deploy points the group at a new launch
+    # template version, scaling (kiln's batches, scaling policies, people) moves the
+    # desired capacity. And the group's tags: the `tag` blocks above would own every tag
+    # of the group, so an apply would strip the ones kiln puts on it while it deploys
+    # (kiln:deploy-lock, which `kiln deploy --via terraform` holds during its own apply,
+    # and kiln:rollout-version / kiln:rollback-version, which a resumed deploy reads).
+    # The three tags above are set when the group is created; all three follow from
+    # app_name and environment, which also name the group, so a change to them makes a
+    # new group anyway. Ignoring these is what lets `terraform apply` and `kiln deploy`
+    # never fight.
+    ignore_changes = [launch_template[0].version, desired_capacity, tag]
   }
 }

@@ -12,10 +12,10 @@ output "launch_template_id" {
   value       = aws_launch_template.app.id
 }
 
-output "launch_template_terraform_version" {
-  description = "The launch template's newest version as Terraform last saw it (kiln deploy --via terraform points the group at it)."
-  value       = aws_launch_template.app.latest_version
-}
+# No output of the template's latest version: it moves with every kiln deploy, so
+# `terraform plan -detailed-exitcode` would report a change (exit 2) after each one
+# with no resource changed. `kiln deploy --via terraform` reads the version the apply
+# made from EC2 itself.
 
 output "target_group_arn" {
   description = "kiln.toml [deploy] target_groups: where kiln deploy waits for replacements to be healthy."

@@ -1,110 +1,12 @@
-//! `kiln deploy --via terraform`. A stand-in `terraform` on PATH does what the
-//! reference stack's apply does to the launch template (a new version with
-//! `var.ami_id` as its image) and records how kiln called it: the command line and
-//! directory, the output streamed, the rollout to the version Terraform made. The
-//! real Terraform with the AWS provider from the machine's mirror then applies
-//! tests/terraform/stack for `--terraform-var`, `--terraform-var-file` and
-//! `--terraform-workspace`.
-
-use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
+//! `kiln deploy --via terraform` with the real Terraform and the AWS provider from
+//! the machine's mirror (harness/terraform.rs): without Terraform the deploy says
+//! what to install, and tests/terraform/stack is applied for `--terraform-var`,
+//! `--terraform-var-file` and `--terraform-workspace`. The reference stack's own
+//! `--via terraform` deploy, its streamed output and the rollout to the version
+//! Terraform made, is in terraform_stack.rs.
 
 use crate::harness::groups::{TestedFleet, tested_fleet};
-use crate::harness::{emulator, kiln, root, scratch_dir, write};
-
-#[test]
-fn terraform_makes_the_version_and_kiln_rolls_the_group_to_it() {
-    let TestedFleet {
-        app, new, fleet, ..
-    } = tested_fleet("deploy-terraform", 2, &[]);
-
-    let venv = Command::new(root().join("scripts/emulator-venv"))
-        .output()
-        .unwrap();
-    let python = String::from_utf8(venv.stdout).unwrap().trim().to_string();
-    let bin = scratch_dir("fake-terraform");
-    let log = bin.join("calls.json");
-    let terraform = write(
-        &bin,
-        "terraform",
-        &format!(
-            r#"#!{python}
-import json, os, sys
-import boto3
-args = sys.argv[1:]
-with open({log:?}, "w") as f:
-    json.dump({{"args": args, "cwd": os.getcwd(), "automation": os.environ.get("TF_IN_AUTOMATION")}}, f)
-ami = [a.split("=", 1)[1] for a in args if a.startswith("ami_id=")][0]
-ec2 = boto3.client("ec2", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"])
-ec2.create_launch_template_version(
-    LaunchTemplateId=os.environ["FAKE_TF_TEMPLATE"],
-    LaunchTemplateData={{"ImageId": ami, "InstanceType": "t3.small"}},
-)
-print("aws_launch_template.app: Modifying...")
-print("Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")
-"#,
-            log = log.display().to_string()
-        ),
-    );
-    std::fs::set_permissions(&terraform, std::fs::Permissions::from_mode(0o755)).unwrap();
-
-    let run = kiln();
-    let stack = run.dir().join("stack");
-    std::fs::create_dir_all(&stack).unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let done = run
-        .env("PATH", path)
-        .env("FAKE_TF_TEMPLATE", &fleet.template)
-        .args([
-            "--app",
-            &app,
-            "deploy",
-            "--asg",
-            &fleet.group,
-            "--via",
-            "terraform",
-            "--terraform-dir",
-        ])
-        .arg(&stack)
-        .args(["--min-healthy", "50%"])
-        .run()
-        .ok();
-    // Terraform's output streamed with the time since it started (a second or
-    // more on a loaded machine).
-    assert!(
-        done.stderr
-            .lines()
-            .any(|line| line.starts_with("terraform | [")
-                && line
-                    .ends_with("s] Apply complete! Resources: 0 added, 1 changed, 0 destroyed.")),
-        "{}",
-        done.stderr
-    );
-    let call: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&log).unwrap()).unwrap();
-    assert_eq!(
-        call["args"],
-        serde_json::json!([
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-no-color",
-            "-var",
-            format!("ami_id={new}")
-        ])
-    );
-    assert_eq!(
-        call["cwd"],
-        stack.canonicalize().unwrap().display().to_string()
-    );
-    assert_eq!(call["automation"], "1");
-    let group = emulator().group(&fleet.group).unwrap();
-    assert_eq!(group.version, "2", "the version Terraform made");
-    assert_eq!(
-        emulator().images_in_group(&fleet.group),
-        vec![new.clone(); 2]
-    );
-}
+use crate::harness::{emulator, kiln, root, scratch_dir, terraform, write};
 
 #[test]
 fn without_terraform_the_deploy_says_what_to_install() {
@@ -171,35 +73,12 @@ provider "aws" {{
             ),
         );
         write(&dir, "run.auto.tfvars", &format!("app = \"{app}\"\n"));
-        let cli_config = write(
-            &scratch,
-            "terraform.rc",
-            &format!(
-                r#"provider_installation {{
-  filesystem_mirror {{
-    path    = "{}"
-    include = ["registry.terraform.io/hashicorp/aws"]
-  }}
-  direct {{
-    exclude = ["registry.terraform.io/hashicorp/aws"]
-  }}
-}}
-"#,
-                mirror().display()
-            ),
-        );
+        let cli_config = terraform::cli_config(&scratch);
         Self { dir, cli_config }
     }
 
     fn terraform(&self, args: &[&str]) -> String {
-        let out = Command::new("terraform")
-            .args(args)
-            .current_dir(&self.dir)
-            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
-            .output()
-            .unwrap();
+        let out = terraform::run(&self.dir, &self.cli_config, args);
         assert!(
             out.status.success(),
             "terraform {args:?}: {}",
@@ -207,19 +86,6 @@ provider "aws" {{
         );
         String::from_utf8(out.stdout).unwrap()
     }
-}
-
-/// The folder holding registry.terraform.io/hashicorp/aws (see DESIGN.md §6).
-fn mirror() -> std::path::PathBuf {
-    [
-        "/opt/tf-plugins",
-        "/usr/share/terraform/plugins",
-        "/root/.terraform.d/plugins",
-    ]
-    .iter()
-    .map(std::path::PathBuf::from)
-    .find(|p| p.join("registry.terraform.io/hashicorp/aws").is_dir())
-    .expect("the hashicorp/aws provider mirror is installed")
 }
 
 #[test]

@@ -32,5 +32,6 @@ mod prune;
 mod registry;
 mod revoke;
 mod status;
+mod terraform_stack;
 mod verify;
 mod verify_live;

@@ -60,6 +60,20 @@ with AlreadyExists (moto replaces the group), and TerminateInstanceInAutoScaling
 of an instance in no group is AWS's ValidationError (moto: HTTP 500).
 GetCommandInvocation stays as moto has it: Success with empty output, which kiln
 must report as broken, never as a pass.
+What the AWS provider reads back after `terraform apply` of the reference stack
+(tests/emulator/stack_reads.py, each patch documented there), so that a second
+plan is empty as it is on AWS:
+- an Auto Scaling group keeps its DefaultInstanceWarmup (moto drops it);
+- CreateLaunchTemplate's own TagSpecifications tag the template only, and are not
+  copied into version 1's LaunchTemplateData (moto copies them);
+- DescribeSecurityGroupRules returns the Description of a rule whose source is a
+  security group (moto returns it only for CIDR rules).
+An AWS account holds the AWS managed policies (AmazonSSMManagedInstanceCore, which
+the reference stack attaches): the launcher sets MOTO_IAM_LOAD_MANAGED_POLICIES=true
+before moto loads, so every account of the emulator has them (moto's default is an
+account without any, where attaching one fails as "does not exist or is not
+attachable"). They load on an account's first IAM call (under a second), not at
+start-up, so every test shares this one emulator.
 
 It also exits when the process that started it goes away (`--parent PID`), so
 a test run that is killed never leaves a moto server behind.
@@ -90,6 +104,9 @@ def patch_moto() -> None:
     from idempotency import patch_idempotency
 
     patch_idempotency()
+    from stack_reads import patch_stack_reads
+
+    patch_stack_reads()
 
 
 def agent_online(account: str, region: str, instance_id: str) -> bool:
@@ -461,6 +478,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.parent is not None:
         exit_with_parent(args.parent)
+    # AWS managed policies exist in every AWS account (see the module's doc).
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     patch_moto()
     from moto.server import main as moto_main
 
