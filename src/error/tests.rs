@@ -286,6 +286,33 @@ fn one_of_each() -> Vec<Error> {
             dir: s("terraform"),
             available: vec![s("default")],
         },
+        Error::NoStack,
+        Error::StackDidNotPin {
+            stack: s("web"),
+            parameter: s("AmiId"),
+            template: s("lt-0abc"),
+            ami: s("ami-12345678"),
+            newest: s("version 3 with ami-87654321"),
+        },
+        Error::StackMissing {
+            stack: s("web"),
+            region: s("eu-west-1"),
+        },
+        Error::StackParameterMissing {
+            stack: s("web"),
+            parameter: s("AmiId"),
+            available: vec![s("ImageId")],
+        },
+        Error::StackBusy {
+            stack: s("web"),
+            status: s("UPDATE_IN_PROGRESS"),
+            waited: None,
+        },
+        Error::StackUpdateFailed {
+            stack: s("web"),
+            status: s("UPDATE_ROLLBACK_COMPLETE"),
+            failures: vec![s("LaunchTemplate (UPDATE_FAILED): bad image")],
+        },
         Error::NotTested {
             subject: s("ami-12345678 (app:1)"),
             channel: s("tested"),

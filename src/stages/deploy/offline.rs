@@ -23,7 +23,10 @@ pub async fn plan(d: &Deployment<'_>, channel: &Channel, promote: bool) -> Resul
         holder: format!("this run, deploying {}", d.subject()),
     })
     .await?;
-    if d.rollout.strategy != Strategy::BlueGreen && d.rollout.via_terraform.is_none() {
+    if d.rollout.strategy != Strategy::BlueGreen
+        && d.rollout.via_terraform.is_none()
+        && d.rollout.via_cloudformation.is_none()
+    {
         d.apply(TemplateChange::CreateVersion {
             region: region.clone(),
             template: None,
