@@ -65,3 +65,82 @@ pub(super) fn stack(args: &DeployArgs, file: &DeployConfig) -> Result<CloudForma
     )?;
     Ok(CloudFormationStack { name, parameter })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use clap::Parser;
+
+    use crate::cli::Cli;
+    use crate::config::{CloudFormationStack, Env, Settings, load, parse_file, settings};
+
+    fn stack_of(line: &str, kiln_toml: &str) -> Result<CloudFormationStack, String> {
+        let cli = Cli::try_parse_from(line.split_whitespace()).expect("a valid command line");
+        let mut config = load(&cli.global, &Env::from_pairs(&[])).unwrap();
+        let file = parse_file(Path::new("kiln.toml"), kiln_toml).map_err(|e| e.to_string())?;
+        config.deploy = file.deploy;
+        config.environments = file.environments;
+        match settings(&cli.command, &config) {
+            Ok(Settings::Deploy(deploy)) => Ok(deploy.rollout.via_cloudformation.unwrap()),
+            Ok(other) => panic!("not a deploy: {other:?}"),
+            Err(err) => Err(err.to_string()),
+        }
+    }
+
+    #[test]
+    fn the_stack_and_parameter_from_flags_over_deploy_over_an_environment() {
+        let file = "[deploy]\nasg = \"shop\"\ncloudformation_stack = \"shop-stack\"\n\
+            [environments.staging]\ngroups = [\"shop-staging\"]\ncloudformation_stack = \"shop-staging\"\ncloudformation_parameter = \"ImageId\"\n";
+        let from_deploy = stack_of("kiln deploy --via cloudformation", file).unwrap();
+        assert_eq!(
+            (from_deploy.name.as_str(), from_deploy.parameter.as_str()),
+            ("shop-stack", "AmiId")
+        );
+        let from_env = stack_of("kiln deploy --via cloudformation --env staging", file).unwrap();
+        assert_eq!(
+            (from_env.name.as_str(), from_env.parameter.as_str()),
+            ("shop-staging", "ImageId")
+        );
+        let from_flags = stack_of(
+            "kiln deploy --via cloudformation --env staging --stack other --stack-parameter Ami",
+            file,
+        )
+        .unwrap();
+        assert_eq!(
+            (from_flags.name.as_str(), from_flags.parameter.as_str()),
+            ("other", "Ami")
+        );
+    }
+
+    #[test]
+    fn a_missing_or_malformed_stack_or_parameter_is_refused() {
+        let file = "[deploy]\nasg = \"shop\"\n";
+        assert_eq!(
+            stack_of("kiln deploy --via cloudformation", file).unwrap_err(),
+            "no CloudFormation stack given for --via cloudformation"
+        );
+        assert_eq!(
+            stack_of("kiln deploy --via cloudformation --stack 9lives", file).unwrap_err(),
+            "invalid value `9lives` for --stack: expected a CloudFormation stack name: letters, digits and `-`, starting with a letter"
+        );
+        assert_eq!(
+            stack_of(
+                "kiln deploy --via cloudformation --stack shop --stack-parameter Ami_Id",
+                file
+            )
+            .unwrap_err(),
+            "invalid value `Ami_Id` for --stack-parameter: expected a CloudFormation parameter name: letters and digits, e.g. AmiId"
+        );
+        let arn = "arn:aws:cloudformation:eu-west-1:123456789012:stack/shop/1a2b";
+        assert_eq!(
+            stack_of(
+                &format!("kiln deploy --via cloudformation --stack {arn}"),
+                file
+            )
+            .unwrap()
+            .name,
+            arn
+        );
+    }
+}

@@ -6,6 +6,7 @@ pub mod groups;
 pub mod images;
 pub mod instances;
 pub mod proxy;
+pub mod stacks;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

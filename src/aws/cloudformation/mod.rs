@@ -158,10 +158,13 @@ impl CloudFormation {
                     .unwrap_or_default();
                 let resource = event.logical_resource_id.unwrap_or_default();
                 let reason = event.resource_status_reason.unwrap_or_default();
-                if resource == name && status == "UPDATE_IN_PROGRESS" {
+                // The stack's own events carry its name as their logical id
+                // (`name` may be the stack's ARN).
+                let own = event.stack_name.as_deref() == Some(resource.as_str());
+                if own && status == "UPDATE_IN_PROGRESS" {
                     break 'pages;
                 }
-                if status.ends_with("_FAILED") && resource != name {
+                if status.ends_with("_FAILED") && !own {
                     failed.push(FailedResource {
                         resource,
                         status,

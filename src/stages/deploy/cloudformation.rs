@@ -143,3 +143,6 @@ async fn wait(d: &Deployment<'_>, stack: &CloudFormationStack) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
