@@ -122,7 +122,7 @@ mod tests {
         );
         assert_eq!(
             stack_of("kiln deploy --via cloudformation --stack 9lives", file).unwrap_err(),
-            "invalid value `9lives` for --stack: expected a CloudFormation stack name: letters, digits and `-`, starting with a letter"
+            "invalid value `9lives` in --stack: expected a CloudFormation stack name: letters, digits and `-`, starting with a letter"
         );
         assert_eq!(
             stack_of(
@@ -130,7 +130,7 @@ mod tests {
                 file
             )
             .unwrap_err(),
-            "invalid value `Ami_Id` for --stack-parameter: expected a CloudFormation parameter name: letters and digits, e.g. AmiId"
+            "invalid value `Ami_Id` in --stack-parameter: expected a CloudFormation parameter name: letters and digits, e.g. AmiId"
         );
         let arn = "arn:aws:cloudformation:eu-west-1:123456789012:stack/shop/1a2b";
         assert_eq!(
