@@ -147,3 +147,20 @@ fn a_missing_stack_or_parameter_is_refused_before_anything_changes() {
     assert_eq!(seen.status, "CREATE_COMPLETE", "not updated");
     assert_eq!(emulator().group(&fleet.group).unwrap().version, "1");
 }
+
+#[test]
+fn a_dry_run_plans_the_stack_update_and_changes_nothing() {
+    let (app, new, fleet) = stack_on_old_image("deploy-cfn-dry", 1);
+    let run = kiln()
+        .args(["--app", &app, "--dry-run", "deploy", "--asg", &fleet.group])
+        .args(["--via", "cloudformation", "--stack", &app])
+        .run()
+        .ok();
+    assert!(
+        run.stdout.contains(&format!("would run   cloudformation:UpdateStack stack {app} in {REGION}: AmiId={new}, its template and other parameters kept\n")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(emulator().stack(&app).status, "CREATE_COMPLETE");
+    assert_eq!(emulator().group(&fleet.group).unwrap().version, "1");
+}
