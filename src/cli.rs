@@ -209,9 +209,10 @@ pub struct DeployArgs {
     /// Deploy an image that is not on the tested channel
     #[arg(long)]
     pub force: bool,
-    /// Let terraform make the launch template version: `terraform` runs
+    /// Let a stack make the launch template version: `terraform` runs
     /// `terraform apply -auto-approve -var ami_id=AMI` in [deploy] terraform_dir
-    /// (the variable: --terraform-var)
+    /// (the variable: --terraform-var); `cloudformation` updates --stack with the AMI
+    /// id in --stack-parameter, every other parameter and the template kept
     #[arg(long, value_name = "DRIVER")]
     pub via: Option<String>,
     /// The Terraform stack for --via terraform [default: [deploy] terraform_dir, else terraform]
@@ -226,6 +227,12 @@ pub struct DeployArgs {
     /// The Terraform workspace to apply in; it must exist [default: [deploy] terraform_workspace]
     #[arg(long, value_name = "NAME", requires = "via")]
     pub terraform_workspace: Option<String>,
+    /// The CloudFormation stack for --via cloudformation [default: [deploy] cloudformation_stack]
+    #[arg(long, value_name = "NAME", requires = "via")]
+    pub stack: Option<String>,
+    /// The stack parameter that receives the AMI id [default: [deploy] cloudformation_parameter, else AmiId]
+    #[arg(long, value_name = "NAME", requires = "via")]
+    pub stack_parameter: Option<String>,
     #[command(flatten)]
     pub rollout: RolloutArgs,
 }

@@ -10,6 +10,7 @@
 
 mod bake;
 mod ci;
+mod cloudformation;
 mod deploy;
 mod environments;
 mod fleet;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 pub use bake::BakeSettings;
 pub use ci::{CiEnv, Env};
+pub use cloudformation::CloudFormationStack;
 pub use deploy::{DeployConfig, DeploySettings, RollbackSettings, Rollout, TerraformStack};
 pub use environments::Environment;
 pub use fleet::Fleet;

@@ -13,6 +13,7 @@ mod cli_extras;
 mod config_file;
 mod demo;
 mod deploy;
+mod deploy_cloudformation;
 mod deploy_github;
 mod deploy_shapes;
 mod deploy_terraform;

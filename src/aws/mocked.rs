@@ -33,6 +33,7 @@ mocked_client!(ec2, aws_sdk_ec2);
 mocked_client!(ssm, aws_sdk_ssm);
 mocked_client!(autoscaling, aws_sdk_autoscaling);
 mocked_client!(elb, aws_sdk_elasticloadbalancingv2);
+mocked_client!(cloudformation, aws_sdk_cloudformation);
 
 /// A connection whose every service answers from the rules given.
 pub fn aws(
@@ -48,6 +49,25 @@ pub fn aws(
             ssm: ssm(ssm_rules),
             autoscaling: autoscaling(autoscaling_rules),
             elb: elb(elb_rules),
+            cloudformation: cloudformation(&[]),
+        },
+    )
+}
+
+/// As `aws`, with CloudFormation answering from its own rules too.
+pub fn with_cloudformation(
+    cloudformation_rules: &[&Rule],
+    ec2_rules: &[&Rule],
+    autoscaling_rules: &[&Rule],
+) -> Aws {
+    Aws::with_clients(
+        Region::from_aws("eu-west-1"),
+        Clients {
+            ec2: ec2(ec2_rules),
+            ssm: ssm(&[]),
+            autoscaling: autoscaling(autoscaling_rules),
+            elb: elb(&[]),
+            cloudformation: cloudformation(cloudformation_rules),
         },
     )
 }

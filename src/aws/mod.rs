@@ -3,12 +3,14 @@
 //! The same code talks to AWS, to a local emulator and (in dry-run) to nothing:
 //! only the `SdkConfig` differs. Retries, timeouts and the HTTP client are chosen
 //! here, once; SDK errors become kiln errors here, once. Each service kiln calls
-//! is one module beside this file (`ec2`, `ssm`, `autoscaling`, `elb`) holding all
+//! is one module beside this file (`ec2`, `ssm`, `autoscaling`, `elb`,
+//! `cloudformation`) holding all
 //! of its calls and returning kiln's own types; `calls`, `retry` and `mocked` serve
 //! every service.
 
 pub mod autoscaling;
 pub mod calls;
+pub mod cloudformation;
 pub mod ec2;
 pub mod elb;
 pub mod lost;
@@ -120,6 +122,7 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub cloudformation: aws_sdk_cloudformation::Client,
 }
 
 impl Aws {
@@ -262,6 +265,19 @@ impl Aws {
             ),
         };
         elb::Elb::new(client, self.endpoint_for(region))
+    }
+
+    pub fn cloudformation(&self, region: &Region) -> cloudformation::CloudFormation {
+        let client = match &self.clients {
+            Some(clients) => clients.cloudformation.clone(),
+            None => aws_sdk_cloudformation::Client::from_conf(
+                aws_sdk_cloudformation::config::Builder::from(&self.config_for(region))
+                    .interceptor(calls::CallLog)
+                    .retry_classifier(retry::RefusedIsFinal)
+                    .build(),
+            ),
+        };
+        cloudformation::CloudFormation::new(client, self.endpoint_for(region))
     }
 }
 

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::cloudformation::CloudFormationStack;
 use super::fleet::{Fleet, fleet};
 use super::{CiEnv, Config, FileReader, flag_or};
 use crate::cli::{DeployArgs, RollbackArgs, RolloutArgs};
@@ -26,6 +27,8 @@ pub(super) const KEYS: &[&str] = &[
     "terraform_var",
     "terraform_var_file",
     "terraform_workspace",
+    "cloudformation_stack",
+    "cloudformation_parameter",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +51,10 @@ pub struct DeployConfig {
     pub terraform_var_files: Vec<PathBuf>,
     /// `--via terraform`: the workspace to apply in; `None`: the stack's selected one.
     pub terraform_workspace: Option<String>,
+    /// `--via cloudformation`: the stack to update.
+    pub cloudformation_stack: Option<String>,
+    /// `--via cloudformation`: the stack parameter that receives the AMI id.
+    pub cloudformation_parameter: String,
 }
 
 impl Default for DeployConfig {
@@ -63,6 +70,8 @@ impl Default for DeployConfig {
             terraform_var: "ami_id".into(),
             terraform_var_files: Vec::new(),
             terraform_workspace: None,
+            cloudformation_stack: None,
+            cloudformation_parameter: super::cloudformation::DEFAULT_PARAMETER.into(),
         }
     }
 }
@@ -126,6 +135,14 @@ pub(super) fn overlay(
             }
             "terraform_workspace" => {
                 deploy.terraform_workspace = Some(file.parse(&key, value, terraform_name)?)
+            }
+            "cloudformation_stack" => {
+                deploy.cloudformation_stack =
+                    Some(file.parse(&key, value, super::cloudformation::stack_name)?)
+            }
+            "cloudformation_parameter" => {
+                deploy.cloudformation_parameter =
+                    file.parse(&key, value, super::cloudformation::parameter_name)?
             }
             // Read from the group itself; accepted so the Terraform stack's
             // `kiln_toml` output can be pasted as it is.
@@ -213,6 +230,8 @@ pub struct Rollout {
     pub github: Option<Arc<GithubTarget>>,
     /// `--via terraform`: the stack; Terraform makes the version.
     pub via_terraform: Option<TerraformStack>,
+    /// `--via cloudformation`: the stack; CloudFormation makes the version.
+    pub via_cloudformation: Option<CloudFormationStack>,
 }
 
 /// `kiln deploy`'s settings: the rollout's, then `--via`, then REF.
@@ -225,11 +244,15 @@ pub(super) fn deploy(args: &DeployArgs, config: &Config) -> Result<DeploySetting
             via_terraform: Some(terraform_stack(args, keys)?),
             ..rollout
         },
+        Some("cloudformation") => Rollout {
+            via_cloudformation: Some(super::cloudformation::stack(args, keys)?),
+            ..rollout
+        },
         Some(other) => {
             return Err(Error::InvalidValue {
                 source: Source::Flag("--via"),
                 value: other.to_string(),
-                expected: "`terraform` (or leave it out: kiln makes the launch template version)"
+                expected: "`terraform` or `cloudformation` (or leave it out: kiln makes the launch template version)"
                     .into(),
             });
         }
@@ -416,5 +439,6 @@ fn rollout(args: &RolloutArgs, file: &DeployConfig, fleet: &Fleet, ci: &CiEnv) -
         github: GithubTarget::from_env(args.github, args.github_api_url.as_deref(), ci)?
             .map(Arc::new),
         via_terraform: None,
+        via_cloudformation: None,
     })
 }

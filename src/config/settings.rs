@@ -186,7 +186,7 @@ mod tests {
         let err = |line: &str| settings_of(line, FILE, &[]).unwrap_err().to_string();
         assert_eq!(
             err("kiln deploy --via ansible"),
-            "invalid value `ansible` in --via: expected `terraform` (or leave it out: kiln makes the launch template version)"
+            "invalid value `ansible` in --via: expected `terraform` or `cloudformation` (or leave it out: kiln makes the launch template version)"
         );
         assert_eq!(
             err("kiln deploy --max-healthy 90%"),

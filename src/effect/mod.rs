@@ -14,6 +14,7 @@ mod launch_templates;
 mod parameters;
 mod plan;
 mod read;
+mod stacks;
 
 pub use groups::{GroupChange, TemplatePin};
 pub use images::ImageChange;
@@ -22,6 +23,7 @@ pub use launch_templates::TemplateChange;
 pub use parameters::ParameterChange;
 pub use plan::{Plan, PlanEntry};
 pub use read::{Reader, Services, unknown_offline};
+pub use stacks::StackChange;
 
 use std::fmt;
 
@@ -42,6 +44,7 @@ pub enum Change {
     Instance(InstanceChange),
     Group(GroupChange),
     Template(TemplateChange),
+    Stack(StackChange),
 }
 
 impl Change {
@@ -54,6 +57,7 @@ impl Change {
             Change::Instance(change) => change.action(),
             Change::Group(change) => change.action(),
             Change::Template(change) => change.action(),
+            Change::Stack(change) => change.action(),
         }
     }
 }
@@ -67,6 +71,7 @@ impl fmt::Display for Change {
             Change::Instance(change) => change.fmt(f),
             Change::Group(change) => change.fmt(f),
             Change::Template(change) => change.fmt(f),
+            Change::Stack(change) => change.fmt(f),
         }
     }
 }
@@ -81,7 +86,7 @@ macro_rules! into_change {
     )*};
 }
 into_change!(ImageChange => Image, ParameterChange => Parameter, InstanceChange => Instance,
-    GroupChange => Group, TemplateChange => Template);
+    GroupChange => Group, TemplateChange => Template, StackChange => Stack);
 
 /// What applying a change gave back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +104,9 @@ pub enum Applied {
     TemplateVersion(i64),
     /// An instance refresh started.
     Refresh(String),
+    /// Nothing to change: the resource already was as asked (a stack update
+    /// CloudFormation answered with "No updates are to be performed").
+    Unchanged,
     /// Not done because someone else holds what it needed (the deploy lock).
     Refused,
     /// Dry run: recorded, not done.
@@ -197,6 +205,7 @@ impl Effects {
             Change::Instance(change) => change.apply(&self.aws).await,
             Change::Group(change) => change.apply(&self.aws).await,
             Change::Template(change) => change.apply(&self.aws).await,
+            Change::Stack(change) => change.apply(&self.aws).await,
         }
     }
 

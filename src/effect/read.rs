@@ -13,6 +13,7 @@ use std::future::Future;
 use super::plan::{Plan, PlanEntry};
 use crate::aws::Aws;
 use crate::aws::autoscaling::AutoScaling;
+use crate::aws::cloudformation::CloudFormation;
 use crate::aws::ec2::Ec2;
 use crate::aws::elb::Elb;
 use crate::aws::ssm::Ssm;
@@ -25,6 +26,7 @@ pub struct Services {
     pub ssm: Ssm,
     pub autoscaling: AutoScaling,
     pub elb: Elb,
+    pub cloudformation: CloudFormation,
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +66,7 @@ impl Reader {
             ssm: self.aws.ssm(region),
             autoscaling: self.aws.autoscaling(region),
             elb: self.aws.elb(region),
+            cloudformation: self.aws.cloudformation(region),
         })
         .await
     }

@@ -121,6 +121,75 @@ pub(super) fn describe(error: &Error) -> Described {
                 )
             },
         ),
+        NoStack => Described::new(
+            exit::USAGE,
+            "no CloudFormation stack given for --via cloudformation",
+            "pass --stack NAME, or set cloudformation_stack under [deploy] (or the environment) in kiln.toml",
+        ),
+        StackMissing { stack, region } => Described::new(
+            exit::NOT_FOUND,
+            format!("CloudFormation has no stack {stack} in {region}"),
+            "check the name (`aws cloudformation describe-stacks`) and the region, then pass it in --stack or [deploy] cloudformation_stack",
+        ),
+        StackParameterMissing {
+            stack,
+            parameter,
+            available,
+        } => Described::new(
+            exit::USAGE,
+            format!(
+                "stack {stack} has no parameter {parameter} (it has: {})",
+                if available.is_empty() {
+                    "none".to_string()
+                } else {
+                    available.join(", ")
+                }
+            ),
+            "name the parameter its launch template's ImageId refers to in --stack-parameter or [deploy] cloudformation_parameter",
+        ),
+        StackBusy {
+            stack,
+            status,
+            waited,
+        } => Described::new(
+            exit::FAILED,
+            match waited {
+                Some(waited) => format!("stack {stack} is still {status} after {waited}"),
+                None => format!("stack {stack} is {status}: CloudFormation is still working on it"),
+            },
+            "the group was not changed; run the deploy again once the stack is UPDATE_COMPLETE (`aws cloudformation describe-stacks --stack-name STACK`)",
+        ),
+        StackUpdateFailed {
+            stack,
+            status,
+            failures,
+        } => Described::new(
+            exit::FAILED,
+            format!(
+                "the update of stack {stack} failed ({status}): {}",
+                if failures.is_empty() {
+                    "CloudFormation named no failed resource".to_string()
+                } else {
+                    failures.join("; ")
+                }
+            ),
+            "CloudFormation rolled the stack back and the group was not changed; fix the cause in the stack and deploy again",
+        ),
+        StackDidNotPin {
+            stack,
+            parameter,
+            template,
+            ami,
+            newest,
+        } => Described::new(
+            exit::FAILED,
+            format!(
+                "stack {stack} updated, but the newest version of {template} ({newest}) does not pin {ami}"
+            ),
+            format!(
+                "does the group's launch template take its ImageId from the parameter ({{\"Ref\": \"{parameter}\"}})? See cloudformation/ for a reference template"
+            ),
+        ),
         TerraformWorkspaceMissing {
             workspace,
             dir,

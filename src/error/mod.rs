@@ -389,6 +389,46 @@ pub enum Error {
         /// The stack's workspaces, as `terraform workspace list` printed them.
         available: Vec<String>,
     },
+    /// `--via cloudformation` without `--stack` or `cloudformation_stack`.
+    NoStack,
+    /// `--via cloudformation --stack NAME`: CloudFormation has no such stack.
+    StackMissing {
+        stack: String,
+        region: String,
+    },
+    /// The stack has no parameter of the `--stack-parameter` name.
+    StackParameterMissing {
+        stack: String,
+        parameter: String,
+        /// The stack's parameters.
+        available: Vec<String>,
+    },
+    /// The stack is busy (an update or rollback in progress), before kiln's update
+    /// or still after the rollout's timeout.
+    StackBusy {
+        stack: String,
+        status: String,
+        /// How long kiln waited, when it did.
+        waited: Option<String>,
+    },
+    /// The stack's update failed and CloudFormation rolled it back.
+    StackUpdateFailed {
+        stack: String,
+        /// The status the stack ended in (`UPDATE_ROLLBACK_COMPLETE`, …).
+        status: String,
+        /// Each failed resource: `LogicalId (STATUS): reason`, the cause first.
+        failures: Vec<String>,
+    },
+    /// After the stack's update, its launch template's newest version does not
+    /// pin the AMI: the parameter does not reach the template's ImageId.
+    StackDidNotPin {
+        stack: String,
+        parameter: String,
+        template: String,
+        ami: String,
+        /// The newest version and its image.
+        newest: String,
+    },
     /// The image is not on the tested channel and --force was not given.
     NotTested {
         subject: String,
@@ -564,6 +604,12 @@ impl Error {
             | GroupWithoutTemplate { .. }
             | GroupOnLaunchConfiguration { .. }
             | TerraformWorkspaceMissing { .. }
+            | NoStack
+            | StackMissing { .. }
+            | StackParameterMissing { .. }
+            | StackBusy { .. }
+            | StackUpdateFailed { .. }
+            | StackDidNotPin { .. }
             | DeployInterrupted { .. }
             | BlueGreenMixedGroup { .. }
             | NotTested { .. }

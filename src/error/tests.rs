@@ -286,6 +286,33 @@ fn one_of_each() -> Vec<Error> {
             dir: s("terraform"),
             available: vec![s("default")],
         },
+        Error::NoStack,
+        Error::StackDidNotPin {
+            stack: s("web"),
+            parameter: s("AmiId"),
+            template: s("lt-0abc"),
+            ami: s("ami-12345678"),
+            newest: s("version 3 with ami-87654321"),
+        },
+        Error::StackMissing {
+            stack: s("web"),
+            region: s("eu-west-1"),
+        },
+        Error::StackParameterMissing {
+            stack: s("web"),
+            parameter: s("AmiId"),
+            available: vec![s("ImageId")],
+        },
+        Error::StackBusy {
+            stack: s("web"),
+            status: s("UPDATE_IN_PROGRESS"),
+            waited: None,
+        },
+        Error::StackUpdateFailed {
+            stack: s("web"),
+            status: s("UPDATE_ROLLBACK_COMPLETE"),
+            failures: vec![s("LaunchTemplate (UPDATE_FAILED): bad image")],
+        },
         Error::NotTested {
             subject: s("ami-12345678 (app:1)"),
             channel: s("tested"),
@@ -408,6 +435,12 @@ fn variant(error: &Error) -> &'static str {
         GroupWithoutTemplate { .. } => "GroupWithoutTemplate",
         GroupOnLaunchConfiguration { .. } => "GroupOnLaunchConfiguration",
         TerraformWorkspaceMissing { .. } => "TerraformWorkspaceMissing",
+        NoStack => "NoStack",
+        StackMissing { .. } => "StackMissing",
+        StackParameterMissing { .. } => "StackParameterMissing",
+        StackBusy { .. } => "StackBusy",
+        StackUpdateFailed { .. } => "StackUpdateFailed",
+        StackDidNotPin { .. } => "StackDidNotPin",
         DeployInterrupted { .. } => "DeployInterrupted",
         BlueGreenMixedGroup { .. } => "BlueGreenMixedGroup",
         NotTested { .. } => "NotTested",
@@ -428,7 +461,7 @@ fn every_variant_is_covered() {
     let covered: std::collections::BTreeSet<&str> = one_of_each().iter().map(variant).collect();
     assert_eq!(
         covered.len(),
-        64,
+        70,
         "one_of_each misses a variant: {covered:?}"
     );
 }

@@ -58,6 +58,9 @@ CreateLaunchTemplateVersion answer a repeated ClientToken with the first result
 (moto ignores the token), CreateAutoScalingGroup refuses a name that exists
 with AlreadyExists (moto replaces the group), and TerminateInstanceInAutoScalingGroup
 of an instance in no group is AWS's ValidationError (moto: HTTP 500).
+UpdateStack keeps a parameter the stack took from its template's Default when
+asked to (UsePreviousValue), and a group made by a stack without a mixed instances
+policy has none, as on AWS (tests/emulator/stacks.py).
 GetCommandInvocation stays as moto has it: Success with empty output, which kiln
 must report as broken, never as a pass.
 What the AWS provider reads back after `terraform apply` of the reference stack
@@ -107,6 +110,9 @@ def patch_moto() -> None:
     from stack_reads import patch_stack_reads
 
     patch_stack_reads()
+    from stacks import patch_cloudformation
+
+    patch_cloudformation()
 
 
 def agent_online(account: str, region: str, instance_id: str) -> bool:

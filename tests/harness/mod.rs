@@ -6,6 +6,7 @@ pub mod groups;
 pub mod images;
 pub mod instances;
 pub mod proxy;
+pub mod stacks;
 pub mod terraform;
 
 use std::path::{Path, PathBuf};

@@ -215,6 +215,7 @@ mod tests {
             environment: "production".into(),
             github: None,
             via_terraform: None,
+            via_cloudformation: None,
         };
         let region = Region::from_aws("eu-west-1");
         let d = Deployment {

@@ -12,6 +12,7 @@
 //! ran before the newest deploy (`undo`).
 
 mod blue_green;
+mod cloudformation;
 mod deployment;
 mod fleet;
 mod github;
@@ -205,9 +206,12 @@ async fn roll_out(d: &Deployment<'_>, group: &Group) -> Result<(Versions, Conver
     Ok(match rollout.strategy {
         Strategy::BlueGreen => blue_green::run(d, group).await?,
         Strategy::Rolling | Strategy::InstanceRefresh | Strategy::None => {
-            let versions = match &rollout.via_terraform {
-                // A rollback to an exact version does not go through Terraform.
-                Some(dir) if d.pin.is_none() => terraform::apply(d, group, dir).await?,
+            // A rollback to an exact version goes through neither stack.
+            let versions = match (&rollout.via_terraform, &rollout.via_cloudformation) {
+                (Some(dir), _) if d.pin.is_none() => terraform::apply(d, group, dir).await?,
+                (_, Some(stack)) if d.pin.is_none() => {
+                    cloudformation::apply(d, group, stack).await?
+                }
                 _ => template::prepare(d, group).await?,
             };
             template::point_new(d, &versions).await?;

@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::effect::{GroupChange, ParameterChange, TemplateChange, TemplatePin};
+use crate::effect::{GroupChange, ParameterChange, StackChange, TemplateChange, TemplatePin};
 use crate::error::Result;
 use crate::model::{Channel, Strategy};
 use crate::provenance::tag;
@@ -23,7 +23,10 @@ pub async fn plan(d: &Deployment<'_>, channel: &Channel, promote: bool) -> Resul
         holder: format!("this run, deploying {}", d.subject()),
     })
     .await?;
-    if d.rollout.strategy != Strategy::BlueGreen && d.rollout.via_terraform.is_none() {
+    if d.rollout.strategy != Strategy::BlueGreen
+        && d.rollout.via_terraform.is_none()
+        && d.rollout.via_cloudformation.is_none()
+    {
         d.apply(TemplateChange::CreateVersion {
             region: region.clone(),
             template: None,
@@ -31,6 +34,20 @@ pub async fn plan(d: &Deployment<'_>, channel: &Channel, promote: bool) -> Resul
             source: None,
             ami_id: d.image().cloned(),
             description: format!("kiln {} {}", d.command.as_str(), d.subject()),
+        })
+        .await?;
+    }
+    // A stack makes the version: the plan shows its update (the parameters kept
+    // are the stack's, not known here).
+    if let Some(stack) = &d.rollout.via_cloudformation
+        && d.rollout.strategy != Strategy::BlueGreen
+    {
+        d.apply(StackChange::UpdateImage {
+            region: region.clone(),
+            stack: stack.name.clone(),
+            parameter: stack.parameter.clone(),
+            ami_id: d.image().cloned(),
+            keep: Vec::new(),
         })
         .await?;
     }

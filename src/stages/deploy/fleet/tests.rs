@@ -66,6 +66,7 @@ fn rollout() -> Rollout {
         environment: "production".into(),
         github: None,
         via_terraform: None,
+        via_cloudformation: None,
     }
 }
 

@@ -37,6 +37,7 @@ fn rollout(timeout: Span) -> Rollout {
         environment: "production".into(),
         github: None,
         via_terraform: None,
+        via_cloudformation: None,
     }
 }
 
