@@ -234,6 +234,32 @@ pub struct Rollout {
     pub via_cloudformation: Option<CloudFormationStack>,
 }
 
+#[cfg(test)]
+impl Rollout {
+    /// A rolling rollout of `group` with the defaults, for unit tests to change
+    /// what they are about (`Rollout { strategy, ..Rollout::of(group) }`).
+    pub fn of(group: &str) -> Self {
+        Self {
+            group: GroupName::from_aws(group),
+            strategy: Strategy::Rolling,
+            batch: Batch::Count(1),
+            min_healthy: Percent(90),
+            timeout: Span::secs(60),
+            max_healthy: None,
+            warmup: None,
+            checkpoints: Vec::new(),
+            skip_matching: true,
+            keep_old: 1,
+            rollback_on_failure: true,
+            promote: true,
+            environment: "production".into(),
+            github: None,
+            via_terraform: None,
+            via_cloudformation: None,
+        }
+    }
+}
+
 /// `kiln deploy`'s settings: the rollout's, then `--via`, then REF.
 pub(super) fn deploy(args: &DeployArgs, config: &Config) -> Result<DeploySettings> {
     let (fleet, keys) = fleet(&args.rollout, config)?;

@@ -154,9 +154,7 @@ mod tests {
     use super::super::deployment::{Command, Deployment};
     use crate::config::Rollout;
     use crate::context::Context;
-    use crate::model::{
-        Batch, GroupName, ImageRef, Percent, Region, Role, RunId, Selector, Span, Strategy,
-    };
+    use crate::model::{ImageRef, Region, Role, RunId, Selector};
 
     #[tokio::test]
     async fn a_lock_that_exists_because_this_run_wrote_it_is_this_runs() {
@@ -199,24 +197,7 @@ mod tests {
             &[],
         ))
         .await;
-        let rollout = Rollout {
-            group: GroupName::from_aws("shop-web"),
-            strategy: Strategy::Rolling,
-            batch: Batch::Count(1),
-            min_healthy: Percent(90),
-            timeout: Span::secs(60),
-            max_healthy: None,
-            warmup: None,
-            checkpoints: Vec::new(),
-            skip_matching: true,
-            keep_old: 1,
-            rollback_on_failure: true,
-            promote: true,
-            environment: "production".into(),
-            github: None,
-            via_terraform: None,
-            via_cloudformation: None,
-        };
+        let rollout = Rollout::of("shop-web");
         let region = Region::from_aws("eu-west-1");
         let d = Deployment {
             ctx: &ctx,

@@ -16,26 +16,14 @@ use crate::aws::cloudformation::Update;
 use crate::aws::mocked;
 use crate::config::{CloudFormationStack, Rollout};
 use crate::context::Context;
-use crate::model::{AmiId, Batch, GroupName, Percent, Region, Span, Strategy};
+use crate::model::{AmiId, Region, Span};
 
 fn rollout(timeout: Span) -> Rollout {
     Rollout {
-        group: GroupName::from_aws("shop-production"),
-        strategy: Strategy::Rolling,
-        batch: Batch::Count(1),
-        min_healthy: Percent(90),
         timeout,
-        max_healthy: None,
-        warmup: None,
-        checkpoints: vec![],
         skip_matching: false,
-        keep_old: 1,
-        rollback_on_failure: true,
-        promote: true,
-        environment: "production".into(),
-        github: None,
-        via_terraform: None,
         via_cloudformation: Some(stack()),
+        ..Rollout::of("shop-production")
     }
 }
 

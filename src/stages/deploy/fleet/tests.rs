@@ -12,9 +12,7 @@ use crate::aws::mocked;
 use crate::config::Rollout;
 use crate::context::Context;
 use crate::error::Error;
-use crate::model::{
-    Batch, GroupName, ImageRef, LaunchTemplateId, Percent, Region, Role, Selector, Span, Strategy,
-};
+use crate::model::{ImageRef, LaunchTemplateId, Percent, Region, Role, Selector};
 use crate::stages::deploy::deployment::{Command, Deployment};
 use crate::stages::deploy::template::Versions;
 
@@ -51,22 +49,8 @@ fn group(version: &str, instances: &[(&str, &str)]) -> DescribeAutoScalingGroups
 
 fn rollout() -> Rollout {
     Rollout {
-        group: GroupName::from_aws("shop-web"),
-        strategy: Strategy::Rolling,
-        batch: Batch::Count(1),
         min_healthy: Percent(50),
-        timeout: Span::secs(60),
-        max_healthy: None,
-        warmup: None,
-        checkpoints: Vec::new(),
-        skip_matching: true,
-        keep_old: 1,
-        rollback_on_failure: true,
-        promote: true,
-        environment: "production".into(),
-        github: None,
-        via_terraform: None,
-        via_cloudformation: None,
+        ..Rollout::of("shop-web")
     }
 }
 

@@ -16,28 +16,18 @@ use super::{roll_back, run};
 use crate::aws::mocked;
 use crate::config::Rollout;
 use crate::context::Context;
-use crate::model::{Batch, GroupName, LaunchTemplateId, Percent, Region, Span, Strategy};
+use crate::model::{LaunchTemplateId, Percent, Region, Span, Strategy};
 
 const REFRESH: &str = "08b91cf7-8fa6-48af-b6a6-d227f40f1b9b";
 
 fn rollout(timeout: Span) -> Rollout {
     Rollout {
-        group: GroupName::from_aws("shop-production"),
         strategy: Strategy::InstanceRefresh,
-        batch: Batch::Count(1),
-        min_healthy: Percent(90),
         timeout,
         max_healthy: Some(Percent(110)),
         warmup: Some(60),
         checkpoints: vec![50],
-        skip_matching: true,
-        keep_old: 1,
-        rollback_on_failure: true,
-        promote: true,
-        environment: "production".into(),
-        github: None,
-        via_terraform: None,
-        via_cloudformation: None,
+        ..Rollout::of("shop-production")
     }
 }
 
