@@ -3,7 +3,7 @@
 //! what to install, and tests/terraform/stack is applied for `--terraform-var`,
 //! `--terraform-var-file` and `--terraform-workspace`. The reference stack's own
 //! `--via terraform` deploy, its streamed output and the rollout to the version
-//! Terraform made, is in terraform_stack.rs.
+//! Terraform made, is in apply_reference_stack.rs.
 
 use crate::harness::groups::{TestedFleet, tested_fleet};
 use crate::harness::{emulator, kiln, root, scratch_dir, terraform, write};
