@@ -259,22 +259,7 @@ impl Emulator {
 
     /// Every image of an app (tag kiln:app), by id.
     pub fn app_images(&self, app: &str) -> Vec<String> {
-        self.block_on(async |ec2, _| {
-            let out = ec2
-                .describe_images()
-                .owners("self")
-                .filters(Filter::builder().name("tag:kiln:app").values(app).build())
-                .send()
-                .await
-                .unwrap();
-            let mut ids: Vec<String> = out
-                .images()
-                .iter()
-                .filter_map(|i| i.image_id().map(str::to_string))
-                .collect();
-            ids.sort();
-            ids
-        })
+        self.block_on(async |ec2, _| super::images::own_images(&ec2, "tag:kiln:app", app).await)
     }
 
     /// Instances started for an app's test bakes (tag kiln-test-app) that are not

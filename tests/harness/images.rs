@@ -119,10 +119,19 @@ impl Emulator {
 
 /// This account's images whose name matches `pattern` (EC2's wildcards), by id.
 async fn named(ec2: &aws_sdk_ec2::Client, pattern: &str) -> Vec<String> {
+    own_images(ec2, "name", pattern).await
+}
+
+/// This account's images that `filter` (an EC2 filter name) matches with `value`, by id.
+pub(super) async fn own_images(
+    ec2: &aws_sdk_ec2::Client,
+    filter: &str,
+    value: &str,
+) -> Vec<String> {
     let out = ec2
         .describe_images()
         .owners("self")
-        .filters(Filter::builder().name("name").values(pattern).build())
+        .filters(Filter::builder().name(filter).values(value).build())
         .send()
         .await
         .unwrap();
